@@ -1,0 +1,1 @@
+"""Connect Pulumi Cloud (Deployments and ESC) to AWS with OpenID Connect."""

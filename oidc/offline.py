@@ -1,0 +1,300 @@
+"""Running the Pulumi program offline, under mocks that record what it declares.
+
+``python -m oidc plan`` and the tests use this to evaluate the real program without the
+Pulumi CLI, provider plugins, credentials or network. The mocks answer the AWS look-ups with
+a placeholder account, and either answer the issuer's certificate look-up with a given chain
+or leave it unknown, as a preview does for values only known at deploy time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import runpy
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as runtime_mocks
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from oidc import claims
+
+PLACEHOLDER_ACCOUNT = "123456789012"
+CERTIFICATE_TOKEN = "tls:index/getCertificate:getCertificate"
+SECRET = "[secret]"
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    """A resource the program declared: its type, logical name, parent's name and inputs."""
+
+    type: str
+    name: str
+    parent: str | None
+    protect: bool
+    inputs: Mapping[str, Any]
+
+
+@dataclass
+class Recording:
+    """Everything one offline run declared, looked up, warned about and exported."""
+
+    resources: list[RecordedResource] = field(default_factory=list)
+    calls: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> RecordedResource:
+        return next(r for r in self.resources if r.name == name)
+
+
+class OfflineMocks(pulumi.runtime.Mocks):
+    """Answers the program's look-ups and fills in the outputs a real provider would compute."""
+
+    def __init__(
+        self,
+        recording: Recording,
+        partition: str = "aws",
+        account_id: str = PLACEHOLDER_ACCOUNT,
+        certificates: Sequence[Mapping[str, Any]] | None = None,
+        existing_client_ids: Sequence[str] | None = None,
+    ) -> None:
+        self.recording = recording
+        self.partition = partition
+        self.account_id = account_id
+        self.certificates = certificates
+        self.existing_client_ids = existing_client_ids
+        self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.recording.calls.append((args.token, dict(args.args)))
+        if args.token == "aws:index/getPartition:getPartition":
+            dns = "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
+            return {"id": self.partition, "partition": self.partition, "dnsSuffix": dns, "reverseDnsPrefix": "com.amazonaws"}, []
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            arn = f"arn:{self.partition}:iam::{self.account_id}:user/offline"
+            return {"id": self.account_id, "accountId": self.account_id, "arn": arn, "userId": "AIDAOFFLINE"}, []
+        if args.token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
+            arn = str(args.args.get("arn", ""))
+            result: dict[str, Any] = {"id": arn, "arn": arn, "url": arn.partition(":oidc-provider/")[2], "tags": {}}
+            if self.existing_client_ids is not None:
+                result["clientIdLists"] = list(self.existing_client_ids)
+            return result, []
+        if args.token == CERTIFICATE_TOKEN and self.certificates is not None:
+            url = str(args.args.get("url", ""))
+            return {"id": "chain", "url": url, "certificates": [dict(c) for c in self.certificates]}, []
+        raise NotImplementedError(f"no offline answer for {args.token}")
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        self.inputs[(args.typ, args.name)] = inputs
+        if args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            arn = claims.provider_arn(self.partition, self.account_id, str(inputs["url"]))
+            return arn, {**inputs, "arn": arn, "tagsAll": inputs.get("tags") or {}}
+        if args.typ == "aws:iam/role:Role":
+            suffix = hashlib.sha256(args.name.encode()).hexdigest()[:7]
+            name = inputs.get("name") or f"{args.name}-{suffix}"
+            arn = f"arn:{self.partition}:iam::{self.account_id}:role{inputs.get('path', '/')}{name}"
+            return name, {**inputs, "name": name, "arn": arn, "uniqueId": f"AROA{suffix.upper()}"}
+        if args.typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+            return f"{inputs['role']}-{args.name}", inputs
+        if args.typ == "pulumiservice:index:DeploymentSettings":
+            return f"{inputs['organization']}/{inputs['project']}/{inputs['stack']}", inputs
+        if args.typ == "pulumiservice:index:Environment":
+            return f"{inputs['organization']}/{inputs['project']}/{inputs['name']}", inputs
+        return f"{args.name}-id", inputs
+
+
+class _RecordingMonitor(runtime_mocks.MockMonitor):
+    """A mock monitor that also records each resource's parent and ``protect`` option."""
+
+    def __init__(self, mocks: OfflineMocks) -> None:
+        super().__init__(mocks)
+        self.offline = mocks
+        self.names: dict[str, str] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.names[response.urn] = request.name
+            self.offline.recording.resources.append(
+                RecordedResource(
+                    type=request.type,
+                    name=request.name,
+                    parent=self.names.get(request.parent),
+                    protect=request.protect,
+                    inputs=self.offline.inputs[(request.type, request.name)],
+                )
+            )
+        return response
+
+    def Invoke(self, request: Any) -> Any:
+        if request.tok == CERTIFICATE_TOKEN and self.offline.certificates is None:
+            self.offline.recording.calls.append((request.tok, {}))
+            return resource_pb2.ResourceInvokeResponse(unknown=True)
+        return super().Invoke(request)
+
+
+class _WarningHandler(logging.Handler):
+    def __init__(self, recording: Recording) -> None:
+        super().__init__(logging.WARNING)
+        self.recording = recording
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.recording.warnings.append(record.getMessage())
+
+
+def to_raw(value: Any) -> str:
+    """The raw text Pulumi keeps for a config value: strings as they are, the rest as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def run_program(
+    program: Callable[[], None],
+    config: Mapping[str, Any],
+    *,
+    project: str = "pulumi-aws-oidc",
+    stack: str = "dev",
+    preview: bool = False,
+    secret_keys: Sequence[str] = (),
+    **mock_options: Any,
+) -> Recording:
+    """Run ``program`` under recording mocks with ``config`` (full ``namespace:key`` keys).
+
+    Values may be Python values; they are given to the program as Pulumi would: strings as they
+    are, everything else as JSON. Exceptions the program raises propagate after the run.
+    """
+    recording = Recording()
+    offline = OfflineMocks(recording, **mock_options)
+    logger = logging.getLogger(f"oidc.offline.{id(recording)}")
+    logger.propagate = False
+    logger.addHandler(_WarningHandler(recording))
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(
+        offline, project=project, stack=stack, preview=preview, logger=logger, monitor=_RecordingMonitor(offline)
+    )
+    pulumi.runtime.set_all_config({key: to_raw(value) for key, value in config.items()}, list(secret_keys))
+
+    def body() -> Any:
+        program()
+        root = runtime_settings.get_root_resource()
+        exported = dict(getattr(root, "outputs", {}) or {})
+
+        async def collect() -> None:
+            for key, value in exported.items():
+                recording.outputs[key] = await pulumi.Output.from_input(value).future(with_unknowns=True)
+
+        return collect()
+
+    _sync_await(run_pulumi_func(body))
+    return recording
+
+
+# --- the project on disk ----------------------------------------------------------------
+
+
+class StackFileError(Exception):
+    """``Pulumi.yaml`` or ``Pulumi.<stack>.yaml`` is missing or unreadable."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """A stack's config as ``pulumi up`` would hand it to the program."""
+
+    project: str
+    stack: str
+    directory: Path
+    values: Mapping[str, Any]
+    secret_keys: tuple[str, ...]
+
+
+def find_project(start: Path) -> Path:
+    """The nearest directory at or above ``start`` that holds ``Pulumi.yaml``."""
+    for directory in (start, *start.parents):
+        if (directory / "Pulumi.yaml").is_file():
+            return directory
+    raise StackFileError(f"no Pulumi.yaml in {start} or any folder above it")
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StackFileError(f"{path} does not exist") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path} is not valid YAML: {error}") from None
+
+
+def read_stack_config(directory: Path, stack: str) -> StackConfig:
+    """Read the project's name and the stack's config, with the project's config defaults.
+
+    A ``secure:`` value cannot be decrypted offline: it is given to the program as
+    ``[secret]`` and marked secret.
+    """
+    project_file = _load_yaml(directory / "Pulumi.yaml")
+    if not isinstance(project_file, dict) or not isinstance(project_file.get("name"), str):
+        raise StackFileError(f"{directory / 'Pulumi.yaml'} has no project name")
+    project = project_file["name"]
+
+    def qualified(key: str) -> str:
+        return key if ":" in key else f"{project}:{key}"
+
+    values: dict[str, Any] = {}
+    for key, declared in (project_file.get("config") or {}).items():
+        if isinstance(declared, dict):
+            if "value" in declared or "default" in declared:
+                values[qualified(key)] = declared.get("value", declared.get("default"))
+        else:
+            values[qualified(key)] = declared
+
+    stack_file = _load_yaml(directory / f"Pulumi.{stack}.yaml") or {}
+    if not isinstance(stack_file, dict):
+        raise StackFileError(f"{directory / f'Pulumi.{stack}.yaml'} is not a mapping")
+    secret_keys = []
+    for key, value in (stack_file.get("config") or {}).items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            secret_keys.append(qualified(key))
+            value = SECRET
+        values[qualified(key)] = value
+    return StackConfig(project, stack, directory, values, tuple(secret_keys))
+
+
+@contextmanager
+def _importable(directory: Path) -> Iterator[None]:
+    sys.path.insert(0, str(directory))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(directory))
+
+
+def run_stack(config: StackConfig, *, preview: bool = True, **mock_options: Any) -> Recording:
+    """Run the project's ``__main__.py`` offline with the stack's config."""
+    main = config.directory / "__main__.py"
+
+    def program() -> None:
+        with _importable(config.directory):
+            runpy.run_path(str(main), run_name="__main__")
+
+    return run_program(
+        program,
+        config.values,
+        project=config.project,
+        stack=config.stack,
+        preview=preview,
+        secret_keys=config.secret_keys,
+        **mock_options,
+    )

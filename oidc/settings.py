@@ -1,0 +1,722 @@
+"""The program's settings: one loader turns the stack's config into frozen dataclasses.
+
+This is the only module that reads config. :func:`load_settings` validates every key of the
+project namespace at once and raises :class:`ConfigError` listing each problem with its key
+path, the value received and what is allowed, so bad config never reaches AWS.
+:func:`read_pulumi_config` collects the raw values from the running Pulumi program.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from oidc import claims
+from oidc.durations import (
+    MAX_SESSION_SECONDS,
+    MIN_ROLE_MAX_SECONDS,
+    MIN_SESSION_SECONDS,
+    format_duration,
+    parse_duration,
+)
+
+DEFAULT_ESC_SESSION_NAME = "pulumi-environments-session"
+DEFAULT_DURATION = "1h"
+DEFAULT_TRUST_POLICY_MAX_CHARS = 2048
+MAX_TRUST_POLICY_CHARS = 4096
+"""The highest value IAM's "Role trust policy length" quota can be raised to."""
+
+MAX_THUMBPRINTS = 5
+MAX_CLIENT_IDS = 100
+MAX_SESSION_POLICIES = 10
+MAX_ROLE_POLICIES = 20
+MAX_ROLE_TAGS = 50
+
+_ORG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_PROJECT_OR_STACK = re.compile(r"^[A-Za-z0-9_.*?-]+$")
+_ESC_NAME = re.compile(r"^[A-Za-z0-9_.*?-]+$")
+_ESC_PROJECT = re.compile(r"^[A-Za-z0-9_.-]+$")
+_SESSION_NAME_CHARS = re.compile(r"^[\w+=,.@-]*$", re.ASCII)
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
+_ROLE_PATH = re.compile(r"^/(?:[\x21-\x7E]+/)?$")
+_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?:aws|\d{12}):policy/[\w+=,.@/-]+$", re.ASCII)
+_PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/\S+$")
+_THUMBPRINT = re.compile(r"^[0-9a-fA-F]{40}$")
+_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")
+
+KEYS = (
+    "organization",
+    "issuer",
+    "oidcProvider",
+    "role",
+    "deployments",
+    "environments",
+    "trustPolicyMaxChars",
+)
+"""Every key of the project namespace the program reads."""
+
+
+@dataclass(frozen=True)
+class OidcProviderSettings:
+    """``oidcProvider``: create the issuer's IAM OIDC provider, or reuse one by ARN."""
+
+    arn: str | None = None
+    thumbprints: Literal["auto"] | tuple[str, ...] = "auto"
+    audiences: tuple[str, ...] = ()
+    protect: bool = True
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    """``role``: the IAM role Pulumi Cloud assumes."""
+
+    name: str | None = None
+    path: str = "/"
+    description: str | None = None
+    policy_arns: tuple[str, ...] | None = None
+    """``None`` means the partition's ``ReadOnlyAccess``, resolved when the partition is known."""
+    permissions_boundary: str | None = None
+    max_session_duration: int = 3600
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GitSource:
+    """``deployments[].source``: the git source passed to the stack's deployment settings."""
+
+    repo_url: str
+    branch: str
+    repo_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class AwsSession:
+    """What Pulumi Cloud asks STS for when it assumes the role."""
+
+    session_name: str
+    duration: str
+    """Canonical ``XhYmZs`` text, already checked against STS and the role's maximum."""
+    policy_arns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeploymentStack:
+    """``deployments[]``: a Pulumi Deployments stack (or pattern of stacks) the role trusts."""
+
+    project: str
+    stack: str
+    operations: tuple[str, ...] | None = None
+    """``None`` trusts every operation with one pattern."""
+    session: AwsSession | None = None
+    """The stack's deployment settings, or ``None`` when this program does not manage them."""
+    source: GitSource | None = None
+
+    @property
+    def is_pattern(self) -> bool:
+        return claims.is_pattern(self.project) or claims.is_pattern(self.stack)
+
+    @property
+    def identity(self) -> str:
+        return f"{self.project}/{self.stack}"
+
+
+@dataclass(frozen=True)
+class EscEnvironment:
+    """``environments[]``: an ESC environment (or pattern of environments) the role trusts."""
+
+    project: str
+    name: str
+    session: AwsSession | None = None
+    """The environment's ``aws-login`` settings, or ``None`` for a pattern, which creates none."""
+    region: str | None = None
+
+    @property
+    def is_pattern(self) -> bool:
+        return claims.is_pattern(self.name)
+
+    @property
+    def identity(self) -> str:
+        return f"{self.project}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the program needs, validated."""
+
+    organization: str
+    issuer: str = claims.DEFAULT_ISSUER
+    oidc_provider: OidcProviderSettings = OidcProviderSettings()
+    role: RoleSettings = RoleSettings()
+    deployments: tuple[DeploymentStack, ...] = ()
+    environments: tuple[EscEnvironment, ...] = ()
+    trust_policy_max_chars: int = DEFAULT_TRUST_POLICY_MAX_CHARS
+
+    @property
+    def condition_prefix(self) -> str:
+        return claims.condition_prefix(self.issuer)
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in the config: where, what was received, what is allowed."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The config is invalid; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: Sequence[ConfigIssue]) -> None:
+        self.issues = tuple(issues)
+        lines = "\n".join(f"  - {issue}" for issue in self.issues)
+        count = len(self.issues)
+        super().__init__(f"invalid config ({count} problem{'s' if count != 1 else ''}):\n{lines}")
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+class _Reader:
+    """Collects issues while reading untrusted values at key paths."""
+
+    def __init__(self) -> None:
+        self.issues: list[ConfigIssue] = []
+
+    def fail(self, path: str, value: Any, allowed: str) -> None:
+        self.issues.append(ConfigIssue(path, f"got {_show(value)}; {allowed}"))
+
+    def problem(self, path: str, message: str) -> None:
+        self.issues.append(ConfigIssue(path, message))
+
+    def obj(self, value: Any, path: str, allowed_keys: Sequence[str]) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.fail(path, value, f"expected an object with keys {', '.join(allowed_keys)}")
+            return None
+        for key in value:
+            if key not in allowed_keys:
+                self.fail(f"{path}.{key}", value[key], f"unknown key; allowed: {', '.join(allowed_keys)}")
+        return value
+
+    def string(
+        self,
+        value: Any,
+        path: str,
+        pattern: re.Pattern[str] | None = None,
+        allowed: str = "expected a non-empty string",
+        max_len: int | None = None,
+    ) -> str | None:
+        if not isinstance(value, str) or not value:
+            self.fail(path, value, allowed)
+            return None
+        if pattern is not None and not pattern.fullmatch(value):
+            self.fail(path, value, allowed)
+            return None
+        if max_len is not None and len(value) > max_len:
+            self.fail(path, value, f"{allowed}, at most {max_len} characters")
+            return None
+        return value
+
+    def boolean(self, value: Any, path: str) -> bool | None:
+        if not isinstance(value, bool):
+            self.fail(path, value, "expected true or false")
+            return None
+        return value
+
+    def strings(
+        self,
+        value: Any,
+        path: str,
+        item: Callable[[Any, str], str | None],
+        max_items: int,
+        what: str,
+    ) -> tuple[str, ...] | None:
+        if not isinstance(value, list):
+            self.fail(path, value, f"expected a list of {what}, at most {max_items}")
+            return None
+        if len(value) > max_items:
+            self.fail(path, value, f"at most {max_items} {what} are allowed, got {len(value)}")
+            return None
+        items = [item(element, f"{path}[{index}]") for index, element in enumerate(value)]
+        if any(element is None for element in items):
+            return None
+        present = [element for element in items if element is not None]
+        duplicates = sorted({element for element in present if present.count(element) > 1})
+        if duplicates:
+            self.fail(path, value, f"each entry once; repeated: {', '.join(duplicates)}")
+            return None
+        return tuple(present)
+
+    def operation(self, value: Any, path: str) -> str | None:
+        if value not in claims.OPERATIONS:
+            self.fail(path, value, f"expected one of {', '.join(claims.OPERATIONS)}")
+            return None
+        return str(value)
+
+    def policy_arn(self, value: Any, path: str) -> str | None:
+        return self.string(
+            value,
+            path,
+            _POLICY_ARN,
+            "expected an IAM managed policy ARN such as arn:aws:iam::aws:policy/ReadOnlyAccess",
+        )
+
+    def policy_arns(self, value: Any, path: str, max_items: int) -> tuple[str, ...] | None:
+        return self.strings(value, path, self.policy_arn, max_items, "policy ARNs")
+
+    def duration(self, value: Any, path: str, low: int, high: int, why_high: str) -> int | None:
+        allowed = f"expected a duration of the form XhYmZs from {format_duration(low)} to {format_duration(high)}{why_high}"
+        if not isinstance(value, str):
+            self.fail(path, value, allowed)
+            return None
+        try:
+            seconds = parse_duration(value)
+        except ValueError:
+            self.fail(path, value, allowed)
+            return None
+        if not low <= seconds <= high:
+            self.fail(path, value, allowed)
+            return None
+        return seconds
+
+    def session_name(self, value: Any, path: str) -> str | None:
+        allowed = (
+            "expected an STS role session name: 2 to 64 of letters, digits and _+=,.@- "
+            "(Pulumi ${...} placeholders allowed)"
+        )
+        if not isinstance(value, str):
+            self.fail(path, value, allowed)
+            return None
+        literal = _PLACEHOLDER.sub("", value)
+        placeholders = literal != value
+        if not _SESSION_NAME_CHARS.fullmatch(literal):
+            self.fail(path, value, allowed)
+            return None
+        if not placeholders and not 2 <= len(value) <= 64:
+            self.fail(path, value, allowed)
+            return None
+        return value
+
+
+def load_settings(values: Mapping[str, str]) -> Settings:
+    """Build :class:`Settings` from raw config ``values`` of the project namespace.
+
+    ``values`` maps a key without its namespace (``deployments``) to the raw text Pulumi keeps
+    for it: a plain string for string keys, JSON for objects, lists, numbers and booleans.
+    Raises :class:`ConfigError` with every problem found.
+    """
+    reader = _Reader()
+    for key in sorted(values):
+        if key not in KEYS:
+            reader.fail(key, values[key], f"unknown key; allowed: {', '.join(KEYS)}")
+
+    organization = _organization(reader, values.get("organization"))
+    issuer = _issuer(reader, values.get("issuer"))
+    provider = _oidc_provider(reader, _json(reader, values, "oidcProvider", {}), issuer)
+    role = _role(reader, _json(reader, values, "role", {}))
+    max_session = role.max_session_duration if role else MAX_SESSION_SECONDS
+    deployments = _deployments(reader, _json(reader, values, "deployments", []), max_session)
+    environments = _environments(reader, _json(reader, values, "environments", []), max_session)
+    max_chars = _max_chars(reader, _json(reader, values, "trustPolicyMaxChars", DEFAULT_TRUST_POLICY_MAX_CHARS))
+
+    if deployments == () and environments == ():
+        reader.problem(
+            "deployments",
+            "got [] and environments got []; list at least one Deployments stack or ESC "
+            "environment, or the role would trust nothing",
+        )
+    if organization and provider and provider.arn is None:
+        if len(claims.provider_client_ids(organization, provider.audiences)) > MAX_CLIENT_IDS:
+            reader.fail(
+                "oidcProvider.audiences",
+                list(provider.audiences),
+                f"a provider holds at most {MAX_CLIENT_IDS} client IDs including <org> and aws:<org>",
+            )
+
+    if reader.issues:
+        raise ConfigError(reader.issues)
+    assert organization and issuer and provider and role and max_chars is not None
+    assert deployments is not None and environments is not None
+    return Settings(
+        organization=organization,
+        issuer=issuer,
+        oidc_provider=provider,
+        role=role,
+        deployments=deployments,
+        environments=environments,
+        trust_policy_max_chars=max_chars,
+    )
+
+
+def _json(reader: _Reader, values: Mapping[str, str], key: str, default: Any) -> Any:
+    raw = values.get(key)
+    if raw is None:
+        return default
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def _organization(reader: _Reader, value: str | None) -> str | None:
+    if value is None:
+        reader.problem(
+            "organization",
+            "missing; set it to your Pulumi organization login: pulumi config set organization <org>",
+        )
+        return None
+    if isinstance(value, str) and value.lower() != value and _ORG.fullmatch(value.lower()):
+        reader.fail(
+            "organization",
+            value,
+            f"use the lowercase login {value.lower()!r}: Pulumi sends it lowercase in aud and sub, "
+            "and IAM compares case-sensitively",
+        )
+        return None
+    return reader.string(
+        value,
+        "organization",
+        _ORG,
+        "expected a Pulumi organization login: lowercase letters, digits, '-', '_' and '.'",
+    )
+
+
+def _issuer(reader: _Reader, value: str | None) -> str | None:
+    if value is None:
+        return claims.DEFAULT_ISSUER
+    allowed = (
+        "expected an https:// URL with a host and optional path, no port, query or trailing "
+        f"slash, at most 255 characters (Pulumi Cloud: {claims.DEFAULT_ISSUER})"
+    )
+    pattern = re.compile(r"^https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-])?$")
+    return reader.string(value, "issuer", pattern, allowed, max_len=255)
+
+
+def _oidc_provider(reader: _Reader, value: Any, issuer: str | None) -> OidcProviderSettings | None:
+    data = reader.obj(value, "oidcProvider", ("arn", "thumbprints", "audiences", "protect"))
+    if data is None:
+        return None
+    issues_before = len(reader.issues)
+    arn = None
+    if "arn" in data:
+        arn = reader.string(
+            data["arn"],
+            "oidcProvider.arn",
+            _PROVIDER_ARN,
+            "expected an IAM OIDC provider ARN: arn:aws:iam::<account-id>:oidc-provider/<host/path>",
+        )
+        if arn and issuer and not arn.endswith(f":oidc-provider/{claims.condition_prefix(issuer)}"):
+            reader.fail(
+                "oidcProvider.arn",
+                arn,
+                f"expected the provider of the issuer {issuer}, whose ARN ends "
+                f"':oidc-provider/{claims.condition_prefix(issuer)}'",
+            )
+        for key in ("thumbprints", "audiences", "protect"):
+            if key in data:
+                reader.fail(
+                    f"oidcProvider.{key}",
+                    data[key],
+                    "only for a provider this program creates; remove it, or remove oidcProvider.arn",
+                )
+    thumbprints: Literal["auto"] | tuple[str, ...] = "auto"
+    if "thumbprints" in data and data["thumbprints"] != "auto":
+
+        def thumbprint(item: Any, path: str) -> str | None:
+            found = reader.string(item, path, _THUMBPRINT, "expected a SHA-1 thumbprint: 40 hex digits")
+            return found.lower() if found else None
+
+        if isinstance(data["thumbprints"], list):
+            thumbprints = (
+                reader.strings(data["thumbprints"], "oidcProvider.thumbprints", thumbprint, MAX_THUMBPRINTS, "thumbprints")
+                or ()
+            )
+        else:
+            reader.fail(
+                "oidcProvider.thumbprints",
+                data["thumbprints"],
+                f'expected "auto", a list of up to {MAX_THUMBPRINTS} SHA-1 thumbprints, or [] for none',
+            )
+    audiences: tuple[str, ...] = ()
+    if "audiences" in data:
+
+        def audience(item: Any, path: str) -> str | None:
+            return reader.string(item, path, None, "expected a client ID of 1 to 255 characters", max_len=255)
+
+        audiences = reader.strings(data["audiences"], "oidcProvider.audiences", audience, MAX_CLIENT_IDS, "audiences") or ()
+    protect = True
+    if "protect" in data:
+        protect = bool(reader.boolean(data["protect"], "oidcProvider.protect"))
+    if len(reader.issues) > issues_before:
+        return None
+    return OidcProviderSettings(arn=arn, thumbprints=thumbprints, audiences=audiences, protect=protect)
+
+
+def _role(reader: _Reader, value: Any) -> RoleSettings | None:
+    keys = ("name", "path", "description", "policyArns", "permissionsBoundary", "maxSessionDuration", "tags")
+    data = reader.obj(value, "role", keys)
+    if data is None:
+        return None
+    issues_before = len(reader.issues)
+    name = None
+    if "name" in data:
+        name = reader.string(data["name"], "role.name", _ROLE_NAME, "expected an IAM role name: 1 to 64 of letters, digits and _+=,.@-")
+    path = "/"
+    if "path" in data:
+        path = reader.string(
+            data["path"],
+            "role.path",
+            _ROLE_PATH,
+            "expected an IAM path: '/' or '/segment/.../' of printable ASCII",
+            max_len=512,
+        ) or "/"
+    description = None
+    if "description" in data:
+        description = reader.string(
+            data["description"],
+            "role.description",
+            re.compile(r"^[\t\n\r\x20-\x7E\xA1-\xFF]*$"),
+            "expected text of Latin-1 characters",
+            max_len=1000,
+        )
+    policy_arns = None
+    if "policyArns" in data:
+        policy_arns = reader.policy_arns(data["policyArns"], "role.policyArns", MAX_ROLE_POLICIES)
+    boundary = None
+    if "permissionsBoundary" in data:
+        boundary = reader.policy_arn(data["permissionsBoundary"], "role.permissionsBoundary")
+    max_session = 3600
+    if "maxSessionDuration" in data:
+        max_session = reader.duration(
+            data["maxSessionDuration"], "role.maxSessionDuration", MIN_ROLE_MAX_SECONDS, MAX_SESSION_SECONDS, ""
+        ) or 3600
+    tags: dict[str, str] = {}
+    if "tags" in data:
+        tags = _tags(reader, data["tags"])
+    if len(reader.issues) > issues_before:
+        return None
+    return RoleSettings(
+        name=name,
+        path=path,
+        description=description,
+        policy_arns=policy_arns,
+        permissions_boundary=boundary,
+        max_session_duration=max_session,
+        tags=tags,
+    )
+
+
+def _tags(reader: _Reader, value: Any) -> dict[str, str]:
+    allowed = f"expected a map of up to {MAX_ROLE_TAGS} tags: keys of 1 to 128 characters, string values of up to 256"
+    if not isinstance(value, dict) or len(value) > MAX_ROLE_TAGS:
+        reader.fail("role.tags", value, allowed)
+        return {}
+    tags: dict[str, str] = {}
+    for key, tag in value.items():
+        if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
+            reader.fail(f"role.tags.{key}", tag, f"{allowed}; keys may not start with 'aws:'")
+        elif not isinstance(tag, str) or len(tag) > 256:
+            reader.fail(f"role.tags.{key}", tag, allowed)
+        else:
+            tags[key] = tag
+    return tags
+
+
+_SESSION_KEYS = ("sessionName", "duration", "policyArns")
+
+
+def _session(
+    reader: _Reader, data: dict[str, Any], path: str, default_name: str, max_session: int
+) -> AwsSession | None:
+    """Read ``sessionName``, ``duration`` and ``policyArns`` of one list item."""
+    name = reader.session_name(data.get("sessionName", default_name), f"{path}.sessionName")
+    duration = reader.duration(
+        data.get("duration", DEFAULT_DURATION),
+        f"{path}.duration",
+        MIN_SESSION_SECONDS,
+        max_session,
+        f", and no longer than role.maxSessionDuration ({format_duration(max_session)})",
+    )
+    policy_arns = reader.policy_arns(data.get("policyArns", []), f"{path}.policyArns", MAX_SESSION_POLICIES)
+    if name is None or duration is None or policy_arns is None:
+        return None
+    return AwsSession(session_name=name, duration=format_duration(duration), policy_arns=policy_arns)
+
+
+def _reject_keys(reader: _Reader, data: dict[str, Any], path: str, keys: Sequence[str], why: str) -> None:
+    for key in keys:
+        if key in data:
+            reader.fail(f"{path}.{key}", data[key], why)
+
+
+def _items(reader: _Reader, value: Any, path: str) -> list[Any]:
+    if not isinstance(value, list):
+        reader.fail(path, value, "expected a list of objects")
+        return []
+    return value
+
+
+def _once(reader: _Reader, seen: dict[str, int], identity: str, path: str, index: int, value: Any) -> None:
+    if identity in seen:
+        reader.fail(path, value, f"each entry once; {identity} is also at index {seen[identity]}")
+    seen.setdefault(identity, index)
+
+
+def _deployments(reader: _Reader, value: Any, max_session: int) -> tuple[DeploymentStack, ...] | None:
+    keys = ("project", "stack", "operations", "manageSettings", *_SESSION_KEYS, "source")
+    allowed_name = "expected a Pulumi name of letters, digits, '-', '_' and '.', or a pattern with * and ?"
+    issues_before = len(reader.issues)
+    stacks: list[DeploymentStack] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(_items(reader, value, "deployments")):
+        path = f"deployments[{index}]"
+        data = reader.obj(item, path, keys)
+        if data is None:
+            continue
+        project = reader.string(data.get("project"), f"{path}.project", _PROJECT_OR_STACK, allowed_name)
+        stack = reader.string(data.get("stack"), f"{path}.stack", _PROJECT_OR_STACK, allowed_name)
+        if project is None or stack is None:
+            continue
+        _once(reader, seen, f"{project}/{stack}", path, index, item)
+        operations = None
+        if "operations" in data:
+            operations = reader.strings(
+                data["operations"], f"{path}.operations", reader.operation, len(claims.OPERATIONS), "operations"
+            )
+            if operations == ():
+                reader.fail(f"{path}.operations", [], "list at least one operation, or omit the key to trust all")
+        pattern = claims.is_pattern(project) or claims.is_pattern(stack)
+        manage = not pattern
+        if "manageSettings" in data:
+            manage = bool(reader.boolean(data["manageSettings"], f"{path}.manageSettings"))
+            if manage and pattern:
+                reader.fail(
+                    f"{path}.manageSettings",
+                    True,
+                    "a pattern names no single stack, so it has no settings to manage; use false or omit it",
+                )
+        session = None
+        source = None
+        if manage and not pattern:
+            session = _session(reader, data, path, _default_deploy_session_name(project, stack), max_session)
+            if "source" in data:
+                source = _source(reader, data["source"], f"{path}.source")
+        else:
+            _reject_keys(
+                reader,
+                data,
+                path,
+                (*_SESSION_KEYS, "source"),
+                "only used in deployment settings this program manages (a concrete stack with "
+                "manageSettings true); remove it",
+            )
+        stacks.append(DeploymentStack(project, stack, operations, session, source))
+    if len(reader.issues) > issues_before:
+        return None
+    return tuple(stacks)
+
+
+def _default_deploy_session_name(project: str, stack: str) -> str:
+    """``pulumi-deploy-<project>-<stack>``, cut to STS's 64 characters."""
+    return f"pulumi-deploy-{project}-{stack}"[:64]
+
+
+def _source(reader: _Reader, value: Any, path: str) -> GitSource | None:
+    data = reader.obj(value, path, ("repoUrl", "branch", "repoDir"))
+    if data is None:
+        return None
+    repo_url = reader.string(data.get("repoUrl"), f"{path}.repoUrl", None, "expected the git repository URL")
+    branch = reader.string(data.get("branch"), f"{path}.branch", None, "expected the branch to deploy, e.g. main")
+    repo_dir = None
+    if "repoDir" in data:
+        repo_dir = reader.string(data["repoDir"], f"{path}.repoDir", None, "expected the project's folder in the repository")
+    if repo_url and branch:
+        return GitSource(repo_url=repo_url, branch=branch, repo_dir=repo_dir)
+    return None
+
+
+def _environments(reader: _Reader, value: Any, max_session: int) -> tuple[EscEnvironment, ...] | None:
+    keys = ("project", "name", *_SESSION_KEYS, "region")
+    issues_before = len(reader.issues)
+    environments: list[EscEnvironment] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(_items(reader, value, "environments")):
+        path = f"environments[{index}]"
+        data = reader.obj(item, path, keys)
+        if data is None:
+            continue
+        project = reader.string(
+            data.get("project"),
+            f"{path}.project",
+            _ESC_PROJECT,
+            "expected an ESC project name of letters, digits, '-', '_' and '.' "
+            "(no pattern: the project decides the token's audience)",
+        )
+        name = reader.string(
+            data.get("name"),
+            f"{path}.name",
+            _ESC_NAME,
+            "expected an ESC environment name of letters, digits, '-', '_' and '.', or a pattern with * and ?",
+        )
+        if project is None or name is None:
+            continue
+        _once(reader, seen, f"{project}/{name}", path, index, item)
+        session = None
+        region = None
+        if claims.is_pattern(name):
+            _reject_keys(
+                reader,
+                data,
+                path,
+                (*_SESSION_KEYS, "region"),
+                "a pattern creates no environment, so this has nowhere to go; remove it",
+            )
+        else:
+            session = _session(reader, data, path, DEFAULT_ESC_SESSION_NAME, max_session)
+            if "region" in data:
+                region = reader.string(data["region"], f"{path}.region", _REGION, "expected an AWS region such as us-west-2")
+        environments.append(EscEnvironment(project, name, session, region))
+    if len(reader.issues) > issues_before:
+        return None
+    return tuple(environments)
+
+
+def _max_chars(reader: _Reader, value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TRUST_POLICY_CHARS:
+        reader.fail(
+            "trustPolicyMaxChars",
+            value,
+            f"expected a whole number up to {MAX_TRUST_POLICY_CHARS}: your account's IAM quota "
+            f"'Role trust policy length' (default {DEFAULT_TRUST_POLICY_MAX_CHARS})",
+        )
+        return None
+    return value
+
+
+def read_pulumi_config() -> dict[str, str]:
+    """The raw values of every key in the running program's project namespace.
+
+    Reads the config Pulumi hands the program (the same values ``pulumi.Config()`` reads),
+    including keys the program does not know, so that typos are reported.
+    """
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    namespace = pulumi.Config().name
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    values: dict[str, str] = {}
+    for full_key in sorted(keys):
+        scope, _, key = full_key.partition(":")
+        if scope == namespace and key:
+            raw = runtime_config.get_config(full_key)
+            if raw is not None:
+                values[key] = raw if isinstance(raw, str) else json.dumps(raw)
+    return values

@@ -1,0 +1,221 @@
+"""The role's trust policy: a builder, and the evaluator that checks tokens against it.
+
+The builder turns settings into an IAM policy document that admits exactly the listed
+Deployments stacks and ESC environments. Every statement pins ``aud`` with ``StringEquals``
+and constrains ``sub``: exact subjects with ``StringEquals``; patterns with ``StringLike`` in a
+statement of their own, because the conditions of one statement are ANDed.
+
+The evaluator applies IAM's ``StringEquals``/``StringLike`` semantics to a token's claims, so
+that tests and ``python -m oidc explain`` can say which statement admits a token, or why none
+does. Pure functions only: no Pulumi imports.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from oidc import claims
+from oidc.settings import Settings
+
+ACTION = "sts:AssumeRoleWithWebIdentity"
+POLICY_VERSION = "2012-10-17"
+
+
+@dataclass(frozen=True)
+class Admission:
+    """One audience and the subjects admitted with it, before they become statements."""
+
+    sid: str
+    audience: str
+    subjects: tuple[str, ...]
+
+
+def admissions(settings: Settings) -> list[Admission]:
+    """Group every subject the settings trust by statement: one per audience and match kind."""
+    org = settings.organization
+    groups: dict[str, tuple[str, set[str]]] = {}
+
+    def add(sid: str, audience: str, subject: str) -> None:
+        if claims.is_pattern(subject):
+            sid += "Patterns"
+        groups.setdefault(sid, (audience, set()))[1].add(subject)
+
+    for deployment in settings.deployments:
+        for operation in deployment.operations or ("*",):
+            subject = claims.deployments_subject(org, deployment.project, deployment.stack, operation)
+            add("Deployments", claims.deployments_audience(org), subject)
+    for environment in settings.environments:
+        legacy = environment.project == claims.LEGACY_ESC_PROJECT
+        sid = "EnvironmentsDefaultProject" if legacy else "Environments"
+        subject = claims.esc_subject(org, environment.project, environment.name)
+        add(sid, claims.esc_audience(org, environment.project), subject)
+
+    order = (
+        "Deployments",
+        "DeploymentsPatterns",
+        "Environments",
+        "EnvironmentsPatterns",
+        "EnvironmentsDefaultProject",
+        "EnvironmentsDefaultProjectPatterns",
+    )
+    return [
+        Admission(sid, groups[sid][0], tuple(sorted(groups[sid][1])))
+        for sid in order
+        if sid in groups
+    ]
+
+
+def _one_or_many(values: Sequence[str]) -> str | list[str]:
+    return values[0] if len(values) == 1 else list(values)
+
+
+def trust_policy(settings: Settings, provider_arn: str) -> dict[str, Any]:
+    """The role's trust policy document for the OIDC provider ``provider_arn``."""
+    prefix = settings.condition_prefix
+    statements = []
+    for admission in admissions(settings):
+        subject_operator = "StringLike" if admission.sid.endswith("Patterns") else "StringEquals"
+        condition: dict[str, dict[str, str | list[str]]] = {
+            "StringEquals": {f"{prefix}:aud": admission.audience}
+        }
+        condition.setdefault(subject_operator, {})[f"{prefix}:sub"] = _one_or_many(admission.subjects)
+        statements.append(
+            {
+                "Sid": admission.sid,
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": ACTION,
+                "Condition": condition,
+            }
+        )
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def render(document: Mapping[str, Any]) -> str:
+    """Compact, deterministic JSON: what IAM stores and counts against its quota."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def size_problem(policy_json: str, max_chars: int) -> str | None:
+    """Why ``policy_json`` does not fit ``max_chars``, with what to do; ``None`` when it fits."""
+    size = len(policy_json)
+    if size <= max_chars:
+        return None
+    return (
+        f"the role's trust policy would be {size} characters, {size - max_chars} over "
+        f"trustPolicyMaxChars ({max_chars}). Shorten it: trust all operations of a stack "
+        "(omit deployments[].operations), or cover several stacks or environments with one "
+        "* or ? pattern; or raise the account's IAM quota 'Role trust policy length' "
+        "(up to 4096) in Service Quotas and set trustPolicyMaxChars to the new value"
+    )
+
+
+# --- evaluation -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConditionResult:
+    """One condition of a statement, checked against a token."""
+
+    operator: str
+    key: str
+    expected: tuple[str, ...]
+    actual: str | None
+    passed: bool
+
+
+@dataclass(frozen=True)
+class StatementResult:
+    """Whether one statement admits the token, and each check that decided it."""
+
+    sid: str
+    principal: str
+    principal_ok: bool
+    action_ok: bool
+    conditions: tuple[ConditionResult, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return self.principal_ok and self.action_ok and all(c.passed for c in self.conditions)
+
+    @property
+    def failures(self) -> tuple[ConditionResult, ...]:
+        return tuple(c for c in self.conditions if not c.passed)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The policy's answer for a token: the first statement that admits it, if any."""
+
+    statements: tuple[StatementResult, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return self.matched is not None
+
+    @property
+    def matched(self) -> StatementResult | None:
+        return next((s for s in self.statements if s.allowed), None)
+
+
+def string_like(pattern: str, value: str) -> bool:
+    """IAM ``StringLike``: case-sensitive, ``*`` any run of characters, ``?`` any one."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.DOTALL) is not None
+
+
+def _matches(operator: str, expected: Iterable[str], actual: str | None) -> bool:
+    if actual is None:
+        return False
+    if operator == "StringEquals":
+        return actual in expected
+    if operator == "StringLike":
+        return any(string_like(pattern, actual) for pattern in expected)
+    return False
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    return (str(value),)
+
+
+def evaluate(document: Mapping[str, Any], token_claims: Mapping[str, Any]) -> Decision:
+    """Check ``token_claims`` (``iss``, ``aud``, ``sub``, ...) against a trust policy.
+
+    A statement admits the token when its principal is the OIDC provider of the token's
+    issuer, its action is ``sts:AssumeRoleWithWebIdentity`` and every condition holds: each
+    condition key ``<issuer host/path>:<claim>`` is compared with that claim of the token.
+    """
+    issuer = str(token_claims.get("iss", ""))
+    token_prefix = claims.condition_prefix(issuer)
+    results = []
+    for statement in document.get("Statement", []):
+        principal = str(statement.get("Principal", {}).get("Federated", ""))
+        principal_ok = bool(issuer) and principal.endswith(f":oidc-provider/{token_prefix}")
+        action_ok = ACTION in _as_tuple(statement.get("Action", ()))
+        checks = []
+        for operator, keys in statement.get("Condition", {}).items():
+            for key, expected in keys.items():
+                prefix, _, claim = key.rpartition(":")
+                actual = token_claims.get(claim) if prefix == token_prefix else None
+                if isinstance(actual, list):
+                    actual = next((a for a in actual if _matches(operator, _as_tuple(expected), a)), actual[0] if actual else None)
+                value = None if actual is None else str(actual)
+                checks.append(
+                    ConditionResult(operator, key, _as_tuple(expected), value, _matches(operator, _as_tuple(expected), value))
+                )
+        results.append(
+            StatementResult(
+                sid=str(statement.get("Sid", "")),
+                principal=principal,
+                principal_ok=principal_ok,
+                action_ok=action_ok,
+                conditions=tuple(checks),
+            )
+        )
+    return Decision(tuple(results))
