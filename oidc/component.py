@@ -9,7 +9,8 @@ runs before the first child is declared, so invalid input creates nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import cast
 
 import pulumi
 import pulumi_aws as aws
@@ -105,7 +106,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
             name=role_settings.name,
             path=role_settings.path,
             description=role_settings.description
-            or f"Assumed by Pulumi Cloud (Deployments and ESC) of the organization {settings.organization} through OIDC",
+            or f"Assumed by Pulumi Cloud for {settings.organization} through OIDC",
             assume_role_policy=policy_json,
             max_session_duration=role_settings.max_session_duration,
             permissions_boundary=role_settings.permissions_boundary,
@@ -220,9 +221,11 @@ def _check_existing_provider(arn: str, audiences: list[str], opts: pulumi.Invoke
         existing = aws.iam.get_open_id_connect_provider(arn=arn, opts=opts)
     except Exception as error:  # the provider's own message says why (not found, denied)
         raise _config_error("oidcProvider.arn", f"got {arn!r}; AWS could not read it: {error}") from None
-    if existing.client_id_lists is None:
+    # Typed as always present, but an offline look-up leaves it out: nothing to check then.
+    client_ids = cast("Sequence[str] | None", existing.client_id_lists)
+    if client_ids is None:
         return
-    missing = [a for a in audiences if a not in existing.client_id_lists]
+    missing = [a for a in audiences if a not in client_ids]
     if missing:
         commands = "; ".join(
             f"aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {arn} --client-id {a}"
@@ -230,6 +233,6 @@ def _check_existing_provider(arn: str, audiences: list[str], opts: pulumi.Invoke
         )
         raise _config_error(
             "oidcProvider.arn",
-            f"got {arn!r}, whose client IDs {sorted(existing.client_id_lists)} lack {missing}, "
+            f"got {arn!r}, whose client IDs {sorted(client_ids)} lack {missing}, "
             f"so STS would reject those tokens; add them: {commands}",
         )

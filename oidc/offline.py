@@ -83,7 +83,12 @@ class OfflineMocks(pulumi.runtime.Mocks):
         self.recording.calls.append((args.token, dict(args.args)))
         if args.token == "aws:index/getPartition:getPartition":
             dns = "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
-            return {"id": self.partition, "partition": self.partition, "dnsSuffix": dns, "reverseDnsPrefix": "com.amazonaws"}, []
+            return {
+                "id": self.partition,
+                "partition": self.partition,
+                "dnsSuffix": dns,
+                "reverseDnsPrefix": "com.amazonaws",
+            }, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             arn = f"arn:{self.partition}:iam::{self.account_id}:user/offline"
             return {"id": self.account_id, "accountId": self.account_id, "arn": arn, "userId": "AIDAOFFLINE"}, []
@@ -127,7 +132,7 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
         self.names: dict[str, str] = {}
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.names[response.urn] = request.name
             self.offline.recording.resources.append(
@@ -145,7 +150,7 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
         if request.tok == CERTIFICATE_TOKEN and self.offline.certificates is None:
             self.offline.recording.calls.append((request.tok, {}))
             return resource_pb2.ResourceInvokeResponse(unknown=True)
-        return super().Invoke(request)
+        return super().Invoke(request)  # type: ignore[no-untyped-call]
 
 
 class _WarningHandler(logging.Handler):
@@ -265,10 +270,10 @@ def read_stack_config(directory: Path, stack: str) -> StackConfig:
         raise StackFileError(f"{directory / f'Pulumi.{stack}.yaml'} is not a mapping")
     secret_keys = []
     for key, value in (stack_file.get("config") or {}).items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
+        secure = isinstance(value, dict) and set(value) == {"secure"}
+        if secure:
             secret_keys.append(qualified(key))
-            value = SECRET
-        values[qualified(key)] = value
+        values[qualified(key)] = SECRET if secure else value
     return StackConfig(project, stack, directory, values, tuple(secret_keys))
 
 

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from oidc import claims
 from oidc.durations import (
@@ -22,6 +22,8 @@ from oidc.durations import (
     format_duration,
     parse_duration,
 )
+
+_T = TypeVar("_T")
 
 DEFAULT_ESC_SESSION_NAME = "pulumi-environments-session"
 DEFAULT_DURATION = "1h"
@@ -273,7 +275,9 @@ class _Reader:
         return self.strings(value, path, self.policy_arn, max_items, "policy ARNs")
 
     def duration(self, value: Any, path: str, low: int, high: int, why_high: str) -> int | None:
-        allowed = f"expected a duration of the form XhYmZs from {format_duration(low)} to {format_duration(high)}{why_high}"
+        allowed = (
+            f"expected a duration of the form XhYmZs from {format_duration(low)} to {format_duration(high)}{why_high}"
+        )
         if not isinstance(value, str):
             self.fail(path, value, allowed)
             return None
@@ -333,27 +337,36 @@ def load_settings(values: Mapping[str, str]) -> Settings:
             "got [] and environments got []; list at least one Deployments stack or ESC "
             "environment, or the role would trust nothing",
         )
-    if organization and provider and provider.arn is None:
-        if len(claims.provider_client_ids(organization, provider.audiences)) > MAX_CLIENT_IDS:
-            reader.fail(
-                "oidcProvider.audiences",
-                list(provider.audiences),
-                f"a provider holds at most {MAX_CLIENT_IDS} client IDs including <org> and aws:<org>",
-            )
+    if (
+        organization
+        and provider
+        and provider.arn is None
+        and len(claims.provider_client_ids(organization, provider.audiences)) > MAX_CLIENT_IDS
+    ):
+        reader.fail(
+            "oidcProvider.audiences",
+            list(provider.audiences),
+            f"a provider holds at most {MAX_CLIENT_IDS} client IDs including <org> and aws:<org>",
+        )
 
     if reader.issues:
         raise ConfigError(reader.issues)
-    assert organization and issuer and provider and role and max_chars is not None
-    assert deployments is not None and environments is not None
     return Settings(
-        organization=organization,
-        issuer=issuer,
-        oidc_provider=provider,
-        role=role,
-        deployments=deployments,
-        environments=environments,
-        trust_policy_max_chars=max_chars,
+        organization=_checked(organization),
+        issuer=_checked(issuer),
+        oidc_provider=_checked(provider),
+        role=_checked(role),
+        deployments=_checked(deployments),
+        environments=_checked(environments),
+        trust_policy_max_chars=_checked(max_chars),
     )
+
+
+def _checked(value: _T | None) -> _T:
+    """A value its reader returned; only ``None`` when the reader recorded an issue."""
+    if value is None:
+        raise AssertionError("a config value is missing although no issue was recorded")
+    return value
 
 
 def _json(reader: _Reader, values: Mapping[str, str], key: str, default: Any) -> Any:
@@ -436,7 +449,9 @@ def _oidc_provider(reader: _Reader, value: Any, issuer: str | None) -> OidcProvi
 
         if isinstance(data["thumbprints"], list):
             thumbprints = (
-                reader.strings(data["thumbprints"], "oidcProvider.thumbprints", thumbprint, MAX_THUMBPRINTS, "thumbprints")
+                reader.strings(
+                    data["thumbprints"], "oidcProvider.thumbprints", thumbprint, MAX_THUMBPRINTS, "thumbprints"
+                )
                 or ()
             )
         else:
@@ -451,7 +466,9 @@ def _oidc_provider(reader: _Reader, value: Any, issuer: str | None) -> OidcProvi
         def audience(item: Any, path: str) -> str | None:
             return reader.string(item, path, None, "expected a client ID of 1 to 255 characters", max_len=255)
 
-        audiences = reader.strings(data["audiences"], "oidcProvider.audiences", audience, MAX_CLIENT_IDS, "audiences") or ()
+        audiences = (
+            reader.strings(data["audiences"], "oidcProvider.audiences", audience, MAX_CLIENT_IDS, "audiences") or ()
+        )
     protect = True
     if "protect" in data:
         protect = bool(reader.boolean(data["protect"], "oidcProvider.protect"))
@@ -468,16 +485,21 @@ def _role(reader: _Reader, value: Any) -> RoleSettings | None:
     issues_before = len(reader.issues)
     name = None
     if "name" in data:
-        name = reader.string(data["name"], "role.name", _ROLE_NAME, "expected an IAM role name: 1 to 64 of letters, digits and _+=,.@-")
+        name = reader.string(
+            data["name"], "role.name", _ROLE_NAME, "expected an IAM role name: 1 to 64 of letters, digits and _+=,.@-"
+        )
     path = "/"
     if "path" in data:
-        path = reader.string(
-            data["path"],
-            "role.path",
-            _ROLE_PATH,
-            "expected an IAM path: '/' or '/segment/.../' of printable ASCII",
-            max_len=512,
-        ) or "/"
+        path = (
+            reader.string(
+                data["path"],
+                "role.path",
+                _ROLE_PATH,
+                "expected an IAM path: '/' or '/segment/.../' of printable ASCII",
+                max_len=512,
+            )
+            or "/"
+        )
     description = None
     if "description" in data:
         description = reader.string(
@@ -495,9 +517,12 @@ def _role(reader: _Reader, value: Any) -> RoleSettings | None:
         boundary = reader.policy_arn(data["permissionsBoundary"], "role.permissionsBoundary")
     max_session = 3600
     if "maxSessionDuration" in data:
-        max_session = reader.duration(
-            data["maxSessionDuration"], "role.maxSessionDuration", MIN_ROLE_MAX_SECONDS, MAX_SESSION_SECONDS, ""
-        ) or 3600
+        max_session = (
+            reader.duration(
+                data["maxSessionDuration"], "role.maxSessionDuration", MIN_ROLE_MAX_SECONDS, MAX_SESSION_SECONDS, ""
+            )
+            or 3600
+        )
     tags: dict[str, str] = {}
     if "tags" in data:
         tags = _tags(reader, data["tags"])
@@ -564,10 +589,10 @@ def _items(reader: _Reader, value: Any, path: str) -> list[Any]:
     return value
 
 
-def _once(reader: _Reader, seen: dict[str, int], identity: str, path: str, index: int, value: Any) -> None:
+def _once(reader: _Reader, seen: dict[str, str], identity: str, path: str, value: Any) -> None:
     if identity in seen:
-        reader.fail(path, value, f"each entry once; {identity} is also at index {seen[identity]}")
-    seen.setdefault(identity, index)
+        reader.fail(path, value, f"each entry once; {identity} is also at {seen[identity]}")
+    seen.setdefault(identity, path)
 
 
 def _deployments(reader: _Reader, value: Any, max_session: int) -> tuple[DeploymentStack, ...] | None:
@@ -575,7 +600,7 @@ def _deployments(reader: _Reader, value: Any, max_session: int) -> tuple[Deploym
     allowed_name = "expected a Pulumi name of letters, digits, '-', '_' and '.', or a pattern with * and ?"
     issues_before = len(reader.issues)
     stacks: list[DeploymentStack] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, str] = {}
     for index, item in enumerate(_items(reader, value, "deployments")):
         path = f"deployments[{index}]"
         data = reader.obj(item, path, keys)
@@ -585,7 +610,7 @@ def _deployments(reader: _Reader, value: Any, max_session: int) -> tuple[Deploym
         stack = reader.string(data.get("stack"), f"{path}.stack", _PROJECT_OR_STACK, allowed_name)
         if project is None or stack is None:
             continue
-        _once(reader, seen, f"{project}/{stack}", path, index, item)
+        _once(reader, seen, f"{project}/{stack}", path, item)
         operations = None
         if "operations" in data:
             operations = reader.strings(
@@ -637,7 +662,9 @@ def _source(reader: _Reader, value: Any, path: str) -> GitSource | None:
     branch = reader.string(data.get("branch"), f"{path}.branch", None, "expected the branch to deploy, e.g. main")
     repo_dir = None
     if "repoDir" in data:
-        repo_dir = reader.string(data["repoDir"], f"{path}.repoDir", None, "expected the project's folder in the repository")
+        repo_dir = reader.string(
+            data["repoDir"], f"{path}.repoDir", None, "expected the project's folder in the repository"
+        )
     if repo_url and branch:
         return GitSource(repo_url=repo_url, branch=branch, repo_dir=repo_dir)
     return None
@@ -647,7 +674,7 @@ def _environments(reader: _Reader, value: Any, max_session: int) -> tuple[EscEnv
     keys = ("project", "name", *_SESSION_KEYS, "region")
     issues_before = len(reader.issues)
     environments: list[EscEnvironment] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, str] = {}
     for index, item in enumerate(_items(reader, value, "environments")):
         path = f"environments[{index}]"
         data = reader.obj(item, path, keys)
@@ -668,7 +695,7 @@ def _environments(reader: _Reader, value: Any, max_session: int) -> tuple[EscEnv
         )
         if project is None or name is None:
             continue
-        _once(reader, seen, f"{project}/{name}", path, index, item)
+        _once(reader, seen, f"{project}/{name}", path, item)
         session = None
         region = None
         if claims.is_pattern(name):
@@ -682,7 +709,9 @@ def _environments(reader: _Reader, value: Any, max_session: int) -> tuple[EscEnv
         else:
             session = _session(reader, data, path, DEFAULT_ESC_SESSION_NAME, max_session)
             if "region" in data:
-                region = reader.string(data["region"], f"{path}.region", _REGION, "expected an AWS region such as us-west-2")
+                region = reader.string(
+                    data["region"], f"{path}.region", _REGION, "expected an AWS region such as us-west-2"
+                )
         environments.append(EscEnvironment(project, name, session, region))
     if len(reader.issues) > issues_before:
         return None
@@ -707,8 +736,9 @@ def read_pulumi_config() -> dict[str, str]:
     Reads the config Pulumi hands the program (the same values ``pulumi.Config()`` reads),
     including keys the program does not know, so that typos are reported.
     """
-    import pulumi
-    from pulumi.runtime import config as runtime_config
+    # Imported here so that the pure modules (trust, esc) can use these dataclasses without Pulumi.
+    import pulumi  # noqa: PLC0415
+    from pulumi.runtime import config as runtime_config  # noqa: PLC0415
 
     namespace = pulumi.Config().name
     keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())

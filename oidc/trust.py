@@ -62,11 +62,7 @@ def admissions(settings: Settings) -> list[Admission]:
         "EnvironmentsDefaultProject",
         "EnvironmentsDefaultProjectPatterns",
     )
-    return [
-        Admission(sid, groups[sid][0], tuple(sorted(groups[sid][1])))
-        for sid in order
-        if sid in groups
-    ]
+    return [Admission(sid, groups[sid][0], tuple(sorted(groups[sid][1]))) for sid in order if sid in groups]
 
 
 def _one_or_many(values: Sequence[str]) -> str | list[str]:
@@ -79,9 +75,7 @@ def trust_policy(settings: Settings, provider_arn: str) -> dict[str, Any]:
     statements = []
     for admission in admissions(settings):
         subject_operator = "StringLike" if admission.sid.endswith("Patterns") else "StringEquals"
-        condition: dict[str, dict[str, str | list[str]]] = {
-            "StringEquals": {f"{prefix}:aud": admission.audience}
-        }
+        condition: dict[str, dict[str, str | list[str]]] = {"StringEquals": {f"{prefix}:aud": admission.audience}}
         condition.setdefault(subject_operator, {})[f"{prefix}:sub"] = _one_or_many(admission.subjects)
         statements.append(
             {
@@ -184,6 +178,16 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return (str(value),)
 
 
+def _claim(token_claims: Mapping[str, Any], claim: str) -> str | None:
+    """A claim as one string; a list (a multi-audience ``aud``) is joined for display."""
+    value = token_claims.get(claim)
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
 def evaluate(document: Mapping[str, Any], token_claims: Mapping[str, Any]) -> Decision:
     """Check ``token_claims`` (``iss``, ``aud``, ``sub``, ...) against a trust policy.
 
@@ -202,13 +206,9 @@ def evaluate(document: Mapping[str, Any], token_claims: Mapping[str, Any]) -> De
         for operator, keys in statement.get("Condition", {}).items():
             for key, expected in keys.items():
                 prefix, _, claim = key.rpartition(":")
-                actual = token_claims.get(claim) if prefix == token_prefix else None
-                if isinstance(actual, list):
-                    actual = next((a for a in actual if _matches(operator, _as_tuple(expected), a)), actual[0] if actual else None)
-                value = None if actual is None else str(actual)
-                checks.append(
-                    ConditionResult(operator, key, _as_tuple(expected), value, _matches(operator, _as_tuple(expected), value))
-                )
+                actual = _claim(token_claims, claim) if prefix == token_prefix else None
+                allowed = _as_tuple(expected)
+                checks.append(ConditionResult(operator, key, allowed, actual, _matches(operator, allowed, actual)))
         results.append(
             StatementResult(
                 sid=str(statement.get("Sid", "")),
