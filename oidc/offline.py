@@ -225,6 +225,17 @@ class StackConfig:
     values: Mapping[str, Any]
     secret_keys: tuple[str, ...]
 
+    @property
+    def project_values(self) -> dict[str, str]:
+        """Raw values of the project namespace, keyed without it, as ``load_settings`` takes them."""
+        prefix = f"{self.project}:"
+        return {key.removeprefix(prefix): to_raw(v) for key, v in self.values.items() if key.startswith(prefix)}
+
+    @property
+    def project_secrets(self) -> list[str]:
+        """Keys of the project namespace whose stack-file values are ``secure:``."""
+        return [key for key in self.secret_keys if key.startswith(f"{self.project}:")]
+
 
 def find_project(start: Path) -> Path:
     """The nearest directory at or above ``start`` that holds ``Pulumi.yaml``."""
