@@ -48,10 +48,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+AWS_OIDC_FIELDS = ("roleARN", "sessionName", "duration", "policyARNs")
+"""``operationContext.oidc.aws`` as the service names its fields."""
+
+
+def _ordered(fields: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
+    return {key: fields.get(key) for key in order}
+
+
+def _resource_order(resource: offline.RecordedResource) -> tuple[bool, str, str]:
+    """Components first, then by type and name: the same order on every run."""
+    return (resource.parent is not None, resource.type, resource.name)
+
+
 def plan_report(config: offline.StackConfig, recording: offline.Recording) -> dict[str, Any]:
     """Everything ``plan`` shows, as one JSON-ready document."""
     settings = load_settings(config.project_values)
-    resources = recording.resources
+    resources = sorted(recording.resources, key=_resource_order)
     role = next(r for r in resources if r.type == "aws:iam/role:Role")
     policy_json = str(role.inputs["assumeRolePolicy"])
     providers = recording.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
@@ -76,8 +89,8 @@ def plan_report(config: offline.StackConfig, recording: offline.Recording) -> di
     deployment_settings = [
         {
             "stack": f"{r.inputs['organization']}/{r.inputs['project']}/{r.inputs['stack']}",
-            "oidc": _plain(r.inputs["operationContext"]["oidc"]["aws"]),
-            "source": _plain(r.inputs.get("sourceContext")),
+            "oidc": _ordered(_plain(r.inputs["operationContext"]["oidc"]["aws"]), AWS_OIDC_FIELDS),
+            "source": _plain(r.inputs.get("sourceContext", {}).get("git")),
         }
         for r in recording.of_type("pulumiservice:index:DeploymentSettings")
     ]
@@ -94,9 +107,7 @@ def plan_report(config: offline.StackConfig, recording: offline.Recording) -> di
         "stack": config.stack,
         "note": OPERATIONS_NOTE.format(partition="aws", account=offline.PLACEHOLDER_ACCOUNT),
         "config": {key: offline.SECRET if key in secret else value for key, value in sorted(config.values.items())},
-        "resources": [
-            {"type": r.type, "name": r.name, "parent": r.parent, "protected": r.protect} for r in resources
-        ],
+        "resources": [{"type": r.type, "name": r.name, "parent": r.parent, "protected": r.protect} for r in resources],
         "oidcProvider": provider,
         "trustPolicy": {
             "chars": len(policy_json),
@@ -139,7 +150,9 @@ def render_text(report: dict[str, Any]) -> str:
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
     lines += [
-        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + f"  {row[3]}".rstrip()
+        "  "
+        + "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+        + f"  {row[3]}".rstrip()
         for row in rows
     ]
     lines.append("")
@@ -148,11 +161,17 @@ def render_text(report: dict[str, Any]) -> str:
     if provider["created"]:
         lines.append(f"OIDC provider ({provider['name']}{', protected' if provider['protected'] else ''})")
         lines += _pairs(
-            [("url", provider["url"]), ("client IDs", _show(provider["clientIds"])), ("thumbprints", _show(provider["thumbprints"]))]
+            [
+                ("url", provider["url"]),
+                ("client IDs", _show(provider["clientIds"])),
+                ("thumbprints", _show(provider["thumbprints"])),
+            ]
         )
     else:
         lines.append("OIDC provider (reused, not managed by this stack)")
-        lines += _pairs([("arn", provider["arn"]), ("client IDs", _show(provider["clientIds"])), ("", provider["note"])])
+        lines += _pairs(
+            [("arn", provider["arn"]), ("client IDs", _show(provider["clientIds"])), ("", provider["note"])]
+        )
     lines.append("")
 
     trust = report["trustPolicy"]
@@ -163,8 +182,13 @@ def render_text(report: dict[str, Any]) -> str:
     for item in report["deploymentSettings"] or [{"stack": "(none)"}]:
         lines.append(f"  {item['stack']}")
         if "oidc" in item:
-            lines += _pairs([(key, _show(value)) for key, value in item["oidc"].items()], "    ")
-            lines += _pairs([("source", _show(item["source"]))], "    ")
+            source = item["source"]
+            where = "(none: a source set elsewhere is removed)"
+            if source:
+                where = f"{source['repoUrl']} branch {source['branch']}"
+                where += f" folder {source['repoDir']}" if source.get("repoDir") else ""
+            rows = [(key, _show(value)) for key, value in item["oidc"].items()] + [("source", where)]
+            lines += _pairs(rows, "    ")
     lines.append("")
 
     lines.append("ESC environments")
@@ -172,7 +196,12 @@ def render_text(report: dict[str, Any]) -> str:
         lines += [f"  {environment['environment']}", _indent(environment["yaml"].rstrip())]
     lines.append("")
 
-    lines += ["Outputs", *_pairs([(key, _show(value)) for key, value in report["outputs"].items()])]
+    outputs = dict(report["outputs"])
+    if isinstance(outputs.get("trustPolicy"), str):
+        outputs["trustPolicy"] = (
+            f"(the trust policy above, as {len(outputs['trustPolicy'])} characters of compact JSON)"
+        )
+    lines += ["Outputs", *_pairs([(key, _show(value)) for key, value in outputs.items()])]
     if report["warnings"]:
         lines += ["", "Warnings", *(f"  - {warning}" for warning in report["warnings"])]
     return "\n".join(line.rstrip() for line in lines) + "\n"
@@ -183,14 +212,14 @@ def plan(stack: str, as_json: bool, directory: Path) -> int:
         config = offline.read_stack_config(offline.find_project(directory), stack)
         problems = [f"  - {key}: a secure value; plan cannot decrypt it offline" for key in config.project_secrets]
         if problems:
-            print(f"invalid config in Pulumi.{stack}.yaml:\n" + "\n".join(problems), file=sys.stderr)
+            print(f"Pulumi.{stack}.yaml: invalid config:\n" + "\n".join(problems), file=sys.stderr)
             return EXIT_INVALID
         recording = offline.run_stack(config, preview=True)
     except offline.StackFileError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
     except (ConfigError, pulumi.RunError) as error:
-        print(f"{error}\n(in Pulumi.{stack}.yaml)", file=sys.stderr)
+        print(f"Pulumi.{stack}.yaml: {error}", file=sys.stderr)
         return EXIT_INVALID
     report = plan_report(config, recording)
     print(json.dumps(report, indent=2) if as_json else render_text(report), end="" if not as_json else "\n")

@@ -36,13 +36,14 @@ SECRET = "[secret]"
 
 @dataclass(frozen=True)
 class RecordedResource:
-    """A resource the program declared: its type, logical name, parent's name and inputs."""
+    """A resource the program declared: type, logical name, parent's name, inputs, mocked outputs."""
 
     type: str
     name: str
     parent: str | None
     protect: bool
     inputs: Mapping[str, Any]
+    outputs: Mapping[str, Any]
 
 
 @dataclass
@@ -142,6 +143,7 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
                     parent=self.names.get(request.parent),
                     protect=request.protect,
                     inputs=self.offline.inputs[(request.type, request.name)],
+                    outputs=self.resources[response.urn].state,
                 )
             )
         return response
@@ -175,14 +177,16 @@ def run_program(
     stack: str = "dev",
     preview: bool = False,
     secret_keys: Sequence[str] = (),
+    recording: Recording | None = None,
     **mock_options: Any,
 ) -> Recording:
     """Run ``program`` under recording mocks with ``config`` (full ``namespace:key`` keys).
 
     Values may be Python values; they are given to the program as Pulumi would: strings as they
-    are, everything else as JSON. Exceptions the program raises propagate after the run.
+    are, everything else as JSON. Exceptions the program raises propagate after the run; pass
+    ``recording`` to see what was declared before one.
     """
-    recording = Recording()
+    recording = Recording() if recording is None else recording
     offline = OfflineMocks(recording, **mock_options)
     logger = logging.getLogger(f"oidc.offline.{id(recording)}")
     logger.propagate = False
@@ -297,9 +301,13 @@ def _importable(directory: Path) -> Iterator[None]:
         sys.path.remove(str(directory))
 
 
-def run_stack(config: StackConfig, *, preview: bool = True, **mock_options: Any) -> Recording:
+def run_stack(
+    config: StackConfig, *, preview: bool = True, recording: Recording | None = None, **mock_options: Any
+) -> Recording:
     """Run the project's ``__main__.py`` offline with the stack's config."""
     main = config.directory / "__main__.py"
+    if not main.is_file():
+        raise StackFileError(f"{main} does not exist: the project has no program to run")
 
     def program() -> None:
         with _importable(config.directory):
@@ -312,5 +320,6 @@ def run_stack(config: StackConfig, *, preview: bool = True, **mock_options: Any)
         stack=config.stack,
         preview=preview,
         secret_keys=config.secret_keys,
+        recording=recording,
         **mock_options,
     )

@@ -568,7 +568,7 @@ def _session(
         f"{path}.duration",
         MIN_SESSION_SECONDS,
         max_session,
-        f", and no longer than role.maxSessionDuration ({format_duration(max_session)})",
+        f", and no longer than role.maxSessionDuration ({format_duration(max_session)}; raise it for longer sessions)",
     )
     policy_arns = reader.policy_arns(data.get("policyArns", []), f"{path}.policyArns", MAX_SESSION_POLICIES)
     if name is None or duration is None or policy_arns is None:

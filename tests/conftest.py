@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from oidc import offline
+from oidc.component import PulumiCloudOidc
+from oidc.settings import Settings
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# A failed Output makes asyncio report "exception was never retrieved" after pytest's summary.
+logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+
+def run_component(settings: Settings, **mock_options: Any) -> offline.Recording:
+    """Declare the component for ``settings`` under recording mocks."""
+
+    def program() -> None:
+        PulumiCloudOidc("pulumi-cloud", settings)
+
+    return offline.run_program(program, {}, **mock_options)
+
+
+def project_config(values: dict[str, Any], project: str = "pulumi-aws-oidc") -> dict[str, Any]:
+    """Config keys of the project namespace, qualified as the stack file would give them."""
+    return {f"{project}:{key}": value for key, value in values.items()}

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import pytest
+
+from oidc import claims
+
+
+def test_deployments_audience_is_the_bare_organization() -> None:
+    assert claims.deployments_audience("contoso") == "contoso"
+
+
+@pytest.mark.parametrize(
+    ("project", "audience"),
+    [("aws", "aws:contoso"), ("infra", "aws:contoso"), ("Default", "aws:contoso"), ("default", "contoso")],
+)
+def test_esc_audience_is_prefixed_except_in_the_default_project(project: str, audience: str) -> None:
+    assert claims.esc_audience("contoso", project) == audience
+
+
+@pytest.mark.parametrize(
+    ("project", "stack", "operation", "subject"),
+    [
+        ("infra", "prod", "update", "pulumi:deploy:org:contoso:project:infra:stack:prod:operation:update:scope:write"),
+        (
+            "net-core",
+            "eu.west_1",
+            "detect-drift",
+            "pulumi:deploy:org:contoso:project:net-core:stack:eu.west_1:operation:detect-drift:scope:write",
+        ),
+        ("infra", "review-*", "*", "pulumi:deploy:org:contoso:project:infra:stack:review-*:operation:*:scope:write"),
+    ],
+)
+def test_deployments_subject(project: str, stack: str, operation: str, subject: str) -> None:
+    assert claims.deployments_subject("contoso", project, stack, operation) == subject
+
+
+@pytest.mark.parametrize(
+    ("project", "name", "subject"),
+    [
+        ("aws", "dev", "pulumi:environments:pulumi.organization.login:contoso:currentEnvironment.name:aws/dev"),
+        (
+            "platform",
+            "prod.us-east-1",
+            "pulumi:environments:pulumi.organization.login:contoso:currentEnvironment.name:platform/prod.us-east-1",
+        ),
+        ("default", "legacy", "pulumi:environments:pulumi.organization.login:contoso:currentEnvironment.name:legacy"),
+    ],
+)
+def test_esc_subject_names_the_environment(project: str, name: str, subject: str) -> None:
+    assert claims.esc_subject("contoso", project, name) == subject
+
+
+@pytest.mark.parametrize(
+    ("project", "name", "path"), [("aws", "dev", "aws/dev"), ("default", "legacy", "legacy"), ("aws", "d*", "aws/d*")]
+)
+def test_esc_environment_path(project: str, name: str, path: str) -> None:
+    assert claims.esc_environment_path(project, name) == path
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("prod", False), ("review-*", True), ("prod?", True), ("*", True), ("a.b-c_d", False), ("", False)],
+)
+def test_is_pattern(value: str, expected: bool) -> None:
+    assert claims.is_pattern(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("issuer", "prefix"),
+    [
+        ("https://api.pulumi.com/oidc", "api.pulumi.com/oidc"),
+        ("https://pulumi.example.com/oidc/", "pulumi.example.com/oidc"),
+        ("https://pulumi.example.com", "pulumi.example.com"),
+    ],
+)
+def test_condition_prefix_drops_scheme_and_trailing_slash(issuer: str, prefix: str) -> None:
+    assert claims.condition_prefix(issuer) == prefix
+
+
+@pytest.mark.parametrize(
+    ("partition", "issuer", "arn"),
+    [
+        ("aws", claims.DEFAULT_ISSUER, "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"),
+        ("aws-us-gov", claims.DEFAULT_ISSUER, "arn:aws-us-gov:iam::123456789012:oidc-provider/api.pulumi.com/oidc"),
+        ("aws", "https://pulumi.example.com/oidc", "arn:aws:iam::123456789012:oidc-provider/pulumi.example.com/oidc"),
+    ],
+)
+def test_provider_arn(partition: str, issuer: str, arn: str) -> None:
+    assert claims.provider_arn(partition, "123456789012", issuer) == arn
+
+
+def test_provider_client_ids_register_both_audiences_sorted_and_unique() -> None:
+    assert claims.provider_client_ids("contoso") == ["aws:contoso", "contoso"]
+    assert claims.provider_client_ids("contoso", ("fabrikam", "contoso", "aws:fabrikam")) == [
+        "aws:contoso",
+        "aws:fabrikam",
+        "contoso",
+        "fabrikam",
+    ]
+
+
+def test_default_issuer_and_operations() -> None:
+    assert claims.DEFAULT_ISSUER == "https://api.pulumi.com/oidc"
+    assert set(claims.OPERATIONS) == {"preview", "update", "refresh", "destroy", "detect-drift", "remediate-drift"}
