@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from oidc import cli
+from tests.conftest import PROJECT_DIR
+
+
+def plan(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = cli.main(["plan", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's Pulumi.yaml and program, to hold stack files of the tests."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+    return tmp_path
+
+
+def write_stack(project: Path, name: str, text: str) -> None:
+    (project / f"Pulumi.{name}.yaml").write_text(text)
+
+
+def test_json_plan_of_the_dev_stack_shows_the_documents(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = plan(capsys, "--json", "--cwd", str(PROJECT_DIR))
+
+    report = json.loads(out)
+    assert code == 0
+    assert report["stack"] == "dev"
+    assert {r["name"] for r in report["resources"]} >= {"pulumi-cloud", "pulumi-cloud-provider", "pulumi-cloud-role"}
+    assert report["oidcProvider"]["thumbprints"] == "(computed at deploy time)"
+    assert report["oidcProvider"]["clientIds"] == ["acme", "aws:acme"]
+    trust = report["trustPolicy"]
+    assert trust["maxChars"] == 2048
+    assert trust["chars"] == len(report["outputs"]["trustPolicy"])
+    assert json.loads(report["outputs"]["trustPolicy"]) == trust["document"]
+    [settings] = report["deploymentSettings"]
+    assert settings["stack"] == "acme/infra/prod"
+    assert settings["oidc"]["roleARN"] == report["outputs"]["roleArn"]
+    [environment] = report["environments"]
+    assert "fn::open::aws-login" in environment["yaml"]
+    assert "currentEnvironment.name" in environment["yaml"]
+
+
+def test_text_plan_shows_resources_trust_size_and_definitions(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = plan(capsys, "--cwd", str(PROJECT_DIR))
+
+    assert code == 0
+    assert "pulumi-cloud-provider" in out
+    assert "protected" in out
+    assert "of 2048 characters (trustPolicyMaxChars)" in out
+    assert "Deployment settings (operationContext.oidc.aws)" in out
+    assert "fn::open::aws-login:" in out
+    assert "thumbprints  (computed at deploy time)" in out
+
+
+def test_plan_is_the_same_on_every_run(capsys: pytest.CaptureFixture[str]) -> None:
+    first = plan(capsys, "--cwd", str(PROJECT_DIR))
+    second = plan(capsys, "--cwd", str(PROJECT_DIR))
+
+    assert first == second
+
+
+def test_broken_stack_lists_every_problem_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], project: Path
+) -> None:
+    write_stack(
+        project,
+        "broken",
+        """
+config:
+  pulumi-aws-oidc:organization: Acme
+  pulumi-aws-oidc:deployments:
+    - project: infra
+      stak: prod
+  pulumi-aws-oidc:environments:
+    - {project: aws, name: dev, duration: 2h}
+""",
+    )
+
+    code, out, err = plan(capsys, "--stack", "broken", "--cwd", str(project))
+
+    assert code == 1
+    assert out == ""
+    assert "Pulumi.broken.yaml: invalid config (4 problems)" in err
+    for path in ("organization:", "deployments[0].stak:", "deployments[0].stack:", "environments[0].duration:"):
+        assert path in err
+    assert "Traceback" not in err
+
+
+def test_missing_stack_file_is_an_error(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    code, _, err = plan(capsys, "--stack", "nope", "--cwd", str(project))
+
+    assert code == 1
+    assert "Pulumi.nope.yaml does not exist" in err
+
+
+def test_secure_values_are_shown_as_secret(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    write_stack(
+        project,
+        "secret",
+        """
+config:
+  aws:secretKey:
+    secure: v1:c2VjcmV0
+  pulumi-aws-oidc:organization: acme
+  pulumi-aws-oidc:environments: [{project: aws, name: dev}]
+""",
+    )
+
+    code, out, _ = plan(capsys, "--stack", "secret", "--json", "--cwd", str(project))
+
+    assert code == 0
+    assert json.loads(out)["config"]["aws:secretKey"] == "[secret]"
+    assert "c2VjcmV0" not in out
+
+
+def test_a_secure_value_the_program_reads_cannot_be_planned(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    write_stack(project, "secret", "config:\n  pulumi-aws-oidc:organization:\n    secure: v1:c2VjcmV0\n")
+
+    code, _, err = plan(capsys, "--stack", "secret", "--cwd", str(project))
+
+    assert code == 1
+    assert "pulumi-aws-oidc:organization: a secure value; plan cannot decrypt it offline" in err
+
+
+def test_project_config_defaults_apply(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    with (project / "Pulumi.yaml").open("a") as pulumi_yaml:
+        pulumi_yaml.write("config:\n  trustPolicyMaxChars:\n    type: integer\n    default: 4096\n")
+    write_stack(
+        project,
+        "dev",
+        "config:\n  pulumi-aws-oidc:organization: acme\n  pulumi-aws-oidc:environments: [{project: aws, name: dev}]\n",
+    )
+
+    code, out, _ = plan(capsys, "--json", "--cwd", str(project))
+
+    assert code == 0
+    assert json.loads(out)["trustPolicy"]["maxChars"] == 4096
+
+
+def test_python_dash_m_oidc_plan_runs_the_project_in_the_current_folder() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "oidc", "plan", "--json"], cwd=PROJECT_DIR, capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["project"] == "pulumi-aws-oidc"
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["frobnicate"])
+
+    assert raised.value.code == 2

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+
+from oidc import offline, trust
+from tests import certs
+from tests.conftest import PROJECT_DIR, project_config
+
+OUTPUTS = ("roleArn", "roleName", "oidcProviderArn", "audiences", "trustPolicy", "deploymentStacks", "environments")
+
+
+def dev_stack() -> offline.StackConfig:
+    return offline.read_stack_config(PROJECT_DIR, "dev")
+
+
+def run_with(values: dict[str, Any], recording: offline.Recording | None = None) -> offline.Recording:
+    config = offline.StackConfig("pulumi-aws-oidc", "test", PROJECT_DIR, project_config(values), ())
+    return offline.run_stack(config, preview=False, recording=recording)
+
+
+def test_shipped_dev_stack_declares_the_whole_job() -> None:
+    recording = offline.run_stack(
+        dev_stack(), preview=False, certificates=certs.wire_certificates(certs.chain(1).leaf_first())
+    )
+
+    types = sorted(r.type for r in recording.resources)
+    assert types == [
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "pulumi-aws-oidc:index:PulumiCloudOidc",
+        "pulumiservice:index:DeploymentSettings",
+        "pulumiservice:index:Environment",
+    ]
+    assert recording.named("pulumi-cloud-provider").inputs["thumbprintLists"] == [
+        certs.sha1_fingerprint(certs.chain(1).top)
+    ]
+    assert tuple(recording.outputs) == OUTPUTS
+    assert recording.outputs["deploymentStacks"] == ["acme/infra/prod"]
+    assert recording.outputs["environments"] == ["acme/aws/dev"]
+    assert recording.outputs["audiences"] == ["acme", "aws:acme"]
+    assert recording.outputs["roleArn"] == recording.named("pulumi-cloud-role").outputs["arn"]
+    assert recording.outputs["trustPolicy"] == recording.named("pulumi-cloud-role").inputs["assumeRolePolicy"]
+
+
+def test_shipped_dev_stack_trusts_exactly_its_listed_stack_and_environment() -> None:
+    recording = offline.run_stack(dev_stack())
+    policy = json.loads(recording.outputs["trustPolicy"])
+    issuer = "https://api.pulumi.com/oidc"
+
+    def allowed(aud: str, sub: str) -> bool:
+        return trust.evaluate(policy, {"iss": issuer, "aud": aud, "sub": sub}).allowed
+
+    deploy = "pulumi:deploy:org:acme:project:infra:stack:prod:operation:{}:scope:write"
+    env = "pulumi:environments:pulumi.organization.login:acme:currentEnvironment.name:aws/dev"
+    assert allowed("acme", deploy.format("update"))
+    assert not allowed("acme", deploy.format("destroy"))
+    assert allowed("aws:acme", env)
+    assert not allowed("acme", env)
+
+
+def test_config_is_read_from_the_projects_namespace_whatever_its_name() -> None:
+    values = project_config({"organization": "acme", "environments": [{"project": "aws", "name": "dev"}]}, "my-fork")
+    config = offline.StackConfig("my-fork", "dev", PROJECT_DIR, values, ())
+
+    recording = offline.run_stack(config)
+
+    assert recording.outputs["environments"] == ["acme/aws/dev"]
+
+
+def test_invalid_config_declares_nothing_and_lists_every_problem() -> None:
+    recording = offline.Recording()
+    bad = {
+        "organization": "acme",
+        "deployments": [{"project": "infra", "stak": "prod"}],
+        "environments": [{"project": "aws", "name": "dev", "duration": "2h"}],
+        "rol": {},
+    }
+
+    with pytest.raises(pulumi.RunError) as raised:
+        run_with(bad, recording)
+
+    message = str(raised.value)
+    for path in ("deployments[0].stak", "deployments[0].stack", "environments[0].duration", "rol:"):
+        assert path in message
+    assert '"2h"' in message
+    assert recording.resources == []
+
+
+def _declared(recording: offline.Recording) -> dict[str, tuple[str, Any]]:
+    return {r.name: (r.type, offline_inputs(r.inputs)) for r in recording.resources}
+
+
+def offline_inputs(inputs: Any) -> Any:
+    """Inputs in comparable form (assets by their text)."""
+    if isinstance(inputs, pulumi.StringAsset):
+        return inputs.text
+    if isinstance(inputs, dict):
+        return {key: offline_inputs(value) for key, value in inputs.items()}
+    if isinstance(inputs, list):
+        return [offline_inputs(value) for value in inputs]
+    return inputs
+
+
+CONFIG: dict[str, Any] = {
+    "organization": "acme",
+    "role": {
+        "policyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess"]
+    },
+    "deployments": [
+        {"project": "infra", "stack": "prod", "operations": ["update", "preview"]},
+        {"project": "infra", "stack": "staging"},
+        {"project": "apps", "stack": "review-*"},
+    ],
+    "environments": [
+        {"project": "aws", "name": "dev"},
+        {"project": "aws", "name": "prod"},
+        {"project": "aws", "name": "team-*"},
+    ],
+}
+
+
+def test_reordering_list_config_changes_no_logical_name_and_no_input() -> None:
+    reordered = {
+        **CONFIG,
+        "role": {"policyArns": list(reversed(CONFIG["role"]["policyArns"]))},
+        "deployments": [
+            CONFIG["deployments"][2],
+            CONFIG["deployments"][0] | {"operations": ["preview", "update"]},
+            CONFIG["deployments"][1],
+        ],
+        "environments": list(reversed(CONFIG["environments"])),
+    }
+
+    assert _declared(run_with(reordered)) == _declared(run_with(CONFIG))
+
+
+def test_a_second_run_with_the_same_config_declares_the_same_inputs() -> None:
+    first = run_with(CONFIG)
+    second = run_with(CONFIG)
+
+    assert _declared(first) == _declared(second)
+    assert first.outputs == second.outputs
