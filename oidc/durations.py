@@ -29,7 +29,10 @@ def parse_duration(text: str) -> int:
     if not text or match is None:
         raise ValueError(f"{text!r} is not a duration of the form XhYmZs (e.g. 1h, 90m, 1h30m)")
     hours, minutes, seconds = (int(match.group(unit) or 0) for unit in ("h", "m", "s"))
-    return hours * 3600 + minutes * 60 + seconds
+    total = hours * 3600 + minutes * 60 + seconds
+    if total == 0:
+        raise ValueError(f"{text!r} is not a duration of the form XhYmZs: it is zero")
+    return total
 
 
 def format_duration(seconds: int) -> str:

@@ -300,11 +300,9 @@ class _Reader:
             self.fail(path, value, allowed)
             return None
         literal = _PLACEHOLDER.sub("", value)
-        placeholders = literal != value
-        if not _SESSION_NAME_CHARS.fullmatch(literal):
-            self.fail(path, value, allowed)
-            return None
-        if not placeholders and not 2 <= len(value) <= 64:
+        # Placeholders render at run time (Pulumi trims what they add); the literal text must fit.
+        shortest = 0 if literal != value else 2
+        if not _SESSION_NAME_CHARS.fullmatch(literal) or not shortest <= len(literal) <= 64:
             self.fail(path, value, allowed)
             return None
         return value

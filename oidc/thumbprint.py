@@ -73,10 +73,10 @@ def top_intermediate(chain: Sequence[Certificate]) -> Certificate:
     intermediate: Certificate | None = None
     root: Certificate | None = None
     while root is None:
-        parent = next(
-            (c for c in chain if c.is_ca and c.subject == current.issuer and id(c) not in visited),
-            None,
-        )
+        # A cross-signed copy of a root shares its subject: the server sent it to extend the
+        # chain, so it ranks before the self-signed one, wherever either stands in the list.
+        parents = [c for c in chain if c.is_ca and c.subject == current.issuer and id(c) not in visited]
+        parent = min(parents, key=lambda c: c.self_signed, default=None)
         if parent is None:
             break
         visited.add(id(parent))

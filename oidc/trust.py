@@ -127,6 +127,7 @@ class StatementResult:
     """Whether one statement admits the token, and each check that decided it."""
 
     sid: str
+    effect_ok: bool
     principal: str
     principal_ok: bool
     action_ok: bool
@@ -134,7 +135,7 @@ class StatementResult:
 
     @property
     def allowed(self) -> bool:
-        return self.principal_ok and self.action_ok and all(c.passed for c in self.conditions)
+        return self.effect_ok and self.principal_ok and self.action_ok and all(c.passed for c in self.conditions)
 
     @property
     def failures(self) -> tuple[ConditionResult, ...]:
@@ -191,7 +192,8 @@ def _claim(token_claims: Mapping[str, Any], claim: str) -> str | None:
 def evaluate(document: Mapping[str, Any], token_claims: Mapping[str, Any]) -> Decision:
     """Check ``token_claims`` (``iss``, ``aud``, ``sub``, ...) against a trust policy.
 
-    A statement admits the token when its principal is the OIDC provider of the token's
+    Only ``Allow`` statements are modelled (the builder writes no others). A statement admits
+    the token when it allows, its principal is the OIDC provider of the token's
     issuer, its action is ``sts:AssumeRoleWithWebIdentity`` and every condition holds: each
     condition key ``<issuer host/path>:<claim>`` is compared with that claim of the token.
     """
@@ -212,6 +214,7 @@ def evaluate(document: Mapping[str, Any], token_claims: Mapping[str, Any]) -> De
         results.append(
             StatementResult(
                 sid=str(statement.get("Sid", "")),
+                effect_ok=statement.get("Effect") == "Allow",
                 principal=principal,
                 principal_ok=principal_ok,
                 action_ok=action_ok,

@@ -3,11 +3,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import SimpleNamespace
 
-import certs
 import pytest
 from cryptography import x509
 
 from oidc.thumbprint import Certificate, ThumbprintError, normalize, thumbprint, top_intermediate
+from tests import certs
 
 
 def as_chain(cert_list: Sequence[x509.Certificate]) -> list[Certificate]:
@@ -51,6 +51,14 @@ def test_top_intermediate_of_two_is_the_one_the_unsent_root_issued() -> None:
     assert chosen.subject != TWO.intermediates[1].subject.rfc4514_string()
 
 
+@pytest.mark.parametrize("root_first", [True, False], ids=["self-signed-first", "cross-signed-first"])
+def test_cross_signed_root_wins_over_its_self_signed_twin_in_any_order(root_first: bool) -> None:
+    cross = certs.cross_signed_root()
+    pair = [ONE.root, cross] if root_first else [cross, ONE.root]
+
+    assert thumbprint(as_chain([ONE.leaf, *ONE.intermediates, *pair])) == certs.sha1_fingerprint(cross)
+
+
 def test_cross_signed_root_sent_by_the_server_is_the_top_intermediate() -> None:
     cross = certs.cross_signed_root()
     cross.verify_directly_issued_by(certs.unrelated_ca())
@@ -59,7 +67,9 @@ def test_cross_signed_root_sent_by_the_server_is_the_top_intermediate() -> None:
 
 def test_thumbprint_is_normalized_from_uppercase_colon_form() -> None:
     chain = [
-        Certificate(c.subject, c.issuer, c.is_ca, ":".join(c.sha1_fingerprint[i : i + 2] for i in range(0, 40, 2)).upper())
+        Certificate(
+            c.subject, c.issuer, c.is_ca, ":".join(c.sha1_fingerprint[i : i + 2] for i in range(0, 40, 2)).upper()
+        )
         for c in as_chain(ONE.root_first())
     ]
     assert thumbprint(chain) == certs.sha1_fingerprint(ONE.top)
