@@ -15,6 +15,10 @@ Pure functions only: no Pulumi imports.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from typing import Literal
+
 DEFAULT_ISSUER = "https://api.pulumi.com/oidc"
 
 OPERATIONS = ("preview", "update", "refresh", "destroy", "detect-drift", "remediate-drift")
@@ -84,3 +88,54 @@ def esc_subject(org: str, project: str, name: str) -> str:
         f"pulumi:environments:pulumi.organization.login:{org}"
         f":{ESC_SUBJECT_ATTRIBUTE}:{esc_environment_path(project, name)}"
     )
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a Pulumi Cloud ``sub`` says about where a token comes from."""
+
+    kind: Literal["deployments", "environments"]
+    org: str
+    project: str | None
+    name: str | None
+    """The stack (Deployments) or environment (ESC); ``None`` for the unpinned ``<yaml>`` subject."""
+    operation: str | None = None
+    pinned: bool = True
+    """ESC only: ``False`` for the default subject (no ``subjectAttributes``)."""
+
+    @property
+    def audience(self) -> str | None:
+        """The ``aud`` Pulumi Cloud sends with this subject; ``None`` when the subject hides the project."""
+        if self.kind == "deployments":
+            return deployments_audience(self.org)
+        if self.project is None:
+            return None
+        return esc_audience(self.org, self.project)
+
+
+_DEPLOY_SUBJECT = re.compile(
+    r"^pulumi:deploy:org:(?P<org>[^:]+):project:(?P<project>[^:]+):stack:(?P<stack>[^:]+)"
+    r":operation:(?P<operation>[^:]+):scope:write$"
+)
+_ESC_PINNED_SUBJECT = re.compile(
+    rf"^pulumi:environments:pulumi\.organization\.login:(?P<org>[^:]+):{re.escape(ESC_SUBJECT_ATTRIBUTE)}:(?P<env>[^:]+)$"
+)
+_ESC_DEFAULT_SUBJECT = re.compile(r"^pulumi:environments:org:(?P<org>[^:]+):env:(?P<env>[^:]+)$")
+
+
+def _environment(org: str, path: str, pinned: bool) -> Subject:
+    if path == "<yaml>":
+        return Subject("environments", org, None, None, pinned=pinned)
+    project, _, name = path.rpartition("/")
+    return Subject("environments", org, project or LEGACY_ESC_PROJECT, name, pinned=pinned)
+
+
+def parse_subject(sub: str) -> Subject | None:
+    """Read a Deployments or ESC subject; ``None`` for any other form."""
+    if match := _DEPLOY_SUBJECT.fullmatch(sub):
+        return Subject("deployments", match["org"], match["project"], match["stack"], match["operation"])
+    if match := _ESC_PINNED_SUBJECT.fullmatch(sub):
+        return _environment(match["org"], match["env"], pinned=True)
+    if match := _ESC_DEFAULT_SUBJECT.fullmatch(sub):
+        return _environment(match["org"], match["env"], pinned=False)
+    return None

@@ -1,8 +1,11 @@
-"""Command line: ``python -m oidc plan`` evaluates the program offline.
+"""Command line: ``python -m oidc plan`` and ``python -m oidc explain``.
 
 ``plan`` runs the real ``__main__.py`` under mocks with the config of ``Pulumi.<stack>.yaml``
 and prints what ``pulumi up`` would declare: the resources, the trust policy and its size
 against the quota, the ESC definitions and the deployment settings' OIDC blocks.
+
+``explain`` decodes an OIDC token (without verifying it) and says whether the trust policy
+of that same run admits it: the statement that does, or why each one does not.
 """
 
 from __future__ import annotations
@@ -10,20 +13,26 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+import jwt
 import pulumi
 from pulumi.output import Unknown
 
-from oidc import offline
-from oidc.settings import ConfigError, load_settings
+from oidc import explain, offline
+from oidc.settings import ConfigError, Settings, load_settings
 
 EXIT_OK = 0
 EXIT_INVALID = 1
+EXIT_DENY = 1
 EXIT_USAGE = 2
+
+TOKEN_VARIABLE = "PULUMI_OIDC_TOKEN"
 
 DEPLOY_TIME = "(computed at deploy time)"
 OPERATIONS_NOTE = (
@@ -207,23 +216,154 @@ def render_text(report: dict[str, Any]) -> str:
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
-def plan(stack: str, as_json: bool, directory: Path) -> int:
+class StackError(Exception):
+    """The stack cannot be evaluated: its files are missing or its config is invalid."""
+
+
+def evaluate_stack(stack: str, directory: Path) -> tuple[offline.StackConfig, offline.Recording]:
+    """Read the stack's config and run the program offline; :class:`StackError` says what is wrong."""
     try:
         config = offline.read_stack_config(offline.find_project(directory), stack)
-        problems = [f"  - {key}: a secure value; plan cannot decrypt it offline" for key in config.project_secrets]
+        problems = [f"  - {key}: a secure value; it cannot be decrypted offline" for key in config.project_secrets]
         if problems:
-            print(f"Pulumi.{stack}.yaml: invalid config:\n" + "\n".join(problems), file=sys.stderr)
-            return EXIT_INVALID
-        recording = offline.run_stack(config, preview=True)
+            raise StackError(f"Pulumi.{stack}.yaml: invalid config:\n" + "\n".join(problems))
+        return config, offline.run_stack(config, preview=True)
     except offline.StackFileError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_INVALID
+        raise StackError(f"error: {error}") from None
     except (ConfigError, pulumi.RunError) as error:
-        print(f"Pulumi.{stack}.yaml: {error}", file=sys.stderr)
+        raise StackError(f"Pulumi.{stack}.yaml: {error}") from None
+
+
+def plan(stack: str, as_json: bool, directory: Path) -> int:
+    try:
+        config, recording = evaluate_stack(stack, directory)
+    except StackError as error:
+        print(error, file=sys.stderr)
         return EXIT_INVALID
     report = plan_report(config, recording)
     print(json.dumps(report, indent=2) if as_json else render_text(report), end="" if not as_json else "\n")
     return EXIT_OK
+
+
+class InputError(Exception):
+    """The token cannot be read or decoded."""
+
+
+def read_token(source: str | None, stdin: TextIO) -> tuple[str, str]:
+    """The raw token and where it came from: a file, ``-`` for stdin, or ``$PULUMI_OIDC_TOKEN``."""
+    if source == "-":
+        return stdin.read().strip(), "standard input"
+    if source is not None:
+        try:
+            return Path(source).read_text(encoding="utf-8").strip(), source
+        except OSError as error:
+            raise InputError(f"cannot read the token file {source}: {error.strerror}") from None
+    token = os.environ.get(TOKEN_VARIABLE)
+    if not token:
+        raise InputError(
+            f"no token: pass --token FILE (or - for standard input), --aud and --sub, or set {TOKEN_VARIABLE}"
+        )
+    return token.strip(), f"${TOKEN_VARIABLE}"
+
+
+def decode_token(token: str) -> dict[str, Any]:
+    """The token's claims, decoded without verifying its signature (``explain`` judges, it does not trust)."""
+    try:
+        decoded = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError as error:
+        raise InputError(f"not a JWT: {error}") from None
+    return dict(decoded)
+
+
+def explain_report(
+    settings: Settings,
+    document: dict[str, Any],
+    token_claims: dict[str, Any],
+    source: str,
+    *,
+    stack: str,
+    decoded: bool,
+) -> dict[str, Any]:
+    """Everything ``explain`` shows, as one JSON-ready document."""
+    result = explain.explain(settings, document, token_claims)
+    exp = token_claims.get("exp")
+    matched = result.decision.matched
+    return {
+        "stack": stack,
+        "token": {
+            "source": source,
+            "decoded": decoded,
+            "signatureVerified": False,
+            **{key: token_claims.get(key) for key in ("iss", "aud", "sub")},
+            "exp": datetime.fromtimestamp(exp, UTC).isoformat() if isinstance(exp, int | float) else None,
+            "expired": explain.expired(token_claims, datetime.now(UTC)),
+        },
+        "decision": "ALLOW" if result.allowed else "DENY",
+        "matchedStatement": matched.sid if matched else None,
+        "statements": [
+            {"sid": s.sid, "allowed": s.allowed, "failures": explain.failure_text(s, token_claims)}
+            for s in result.decision.statements
+        ],
+        "nearestSubject": result.nearest_subject,
+        "hints": list(result.hints),
+    }
+
+
+def render_explanation(report: dict[str, Any]) -> str:
+    """The ``explain`` report as text."""
+    token = report["token"]
+    if token["decoded"]:
+        lines = [f"Token from {token['source']} (decoded without verifying its signature)"]
+    else:
+        lines = [f"Claims given with {token['source']}"]
+    rows = [(key, _show(token[key])) for key in ("iss", "aud", "sub") if token[key] is not None]
+    if token["exp"] is not None:
+        status = "expired: STS refuses it whatever the policy says" if token["expired"] else "not expired"
+        rows.append(("exp", f"{token['exp']} ({status})"))
+    lines += [*_pairs(rows), ""]
+    policy = f"the trust policy of stack {report['stack']}"
+    if report["decision"] == "ALLOW":
+        lines.append(f"ALLOW: statement {report['matchedStatement']} of {policy} admits this token.")
+        return "\n".join(lines) + "\n"
+    lines.append(f"DENY: no statement of {policy} admits this token.")
+    for statement in report["statements"]:
+        lines.append(f"  {statement['sid']}")
+        lines += [f"    - {failure}" for failure in statement["failures"]]
+    if report["nearestSubject"]:
+        lines += ["", f"Nearest trusted subject: {report['nearestSubject']}"]
+    if report["hints"]:
+        lines += ["", "Hints", *(f"  - {hint}" for hint in report["hints"])]
+    return "\n".join(lines) + "\n"
+
+
+def explain_command(args: argparse.Namespace, stdin: TextIO) -> int:
+    if (args.aud is None) != (args.sub is None):
+        print("error: --aud and --sub go together", file=sys.stderr)
+        return EXIT_USAGE
+    if args.aud is not None and args.token is not None:
+        print("error: give either --token or --aud and --sub, not both", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        config, recording = evaluate_stack(args.stack, args.cwd)
+    except StackError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    settings = load_settings(config.project_values)
+    if args.aud is not None:
+        token_claims: dict[str, Any] = {"iss": args.iss or settings.issuer, "aud": args.aud, "sub": args.sub}
+        source = "--aud and --sub" + ("" if args.iss else ", iss taken as the configured issuer")
+    else:
+        try:
+            token, source = read_token(args.token, stdin)
+            token_claims = decode_token(token)
+        except InputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    role = next(r for r in recording.resources if r.type == "aws:iam/role:Role")
+    document = json.loads(str(role.inputs["assumeRolePolicy"]))
+    report = explain_report(settings, document, token_claims, source, stack=config.stack, decoded=args.aud is None)
+    print(json.dumps(report, indent=2) if args.json else render_explanation(report), end="" if not args.json else "\n")
+    return EXIT_OK if report["decision"] == "ALLOW" else EXIT_DENY
 
 
 def parser() -> argparse.ArgumentParser:
@@ -232,18 +372,32 @@ def parser() -> argparse.ArgumentParser:
     plan_parser = commands.add_parser(
         "plan", help="evaluate the program offline against Pulumi.yaml and Pulumi.<stack>.yaml"
     )
-    plan_parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to read (default: dev)")
-    plan_parser.add_argument("--json", action="store_true", help="print one JSON document")
-    plan_parser.add_argument(
-        "--cwd", type=Path, default=Path.cwd(), help="project folder, or a folder below it (default: here)"
+    explain_parser = commands.add_parser(
+        "explain",
+        help="would this token be let in by the stack's trust policy, and if not, why?",
+        description=(
+            "Decode an OIDC token without verifying it and evaluate it against the trust policy of the stack's "
+            f"config. Exit 0 allow, 1 deny, 2 bad usage or input. Without --token or --aud/--sub, reads "
+            f"${TOKEN_VARIABLE} (Pulumi Deployments also writes the token to /mnt/pulumi/pulumi.oidc)."
+        ),
     )
+    for sub in (plan_parser, explain_parser):
+        sub.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to read (default: dev)")
+        sub.add_argument("--json", action="store_true", help="print one JSON document")
+        sub.add_argument(
+            "--cwd", type=Path, default=Path.cwd(), help="project folder, or a folder below it (default: here)"
+        )
+    explain_parser.add_argument("--token", metavar="FILE", help="file holding the token, or - for standard input")
+    explain_parser.add_argument("--aud", help="evaluate this audience instead of a token (with --sub)")
+    explain_parser.add_argument("--sub", help="evaluate this subject instead of a token (with --aud)")
+    explain_parser.add_argument("--iss", help="with --aud/--sub: the issuer (default: the configured one)")
     return root
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
     args = parser().parse_args(argv)
     # A failed Output makes asyncio log the same error again as "exception was never retrieved".
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     if args.command == "plan":
         return plan(args.stack, args.json, args.cwd)
-    return EXIT_USAGE
+    return explain_command(args, stdin or sys.stdin)

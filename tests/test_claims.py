@@ -102,3 +102,46 @@ def test_provider_client_ids_register_both_audiences_sorted_and_unique() -> None
 def test_default_issuer_and_operations() -> None:
     assert claims.DEFAULT_ISSUER == "https://api.pulumi.com/oidc"
     assert set(claims.OPERATIONS) == {"preview", "update", "refresh", "destroy", "detect-drift", "remediate-drift"}
+
+
+@pytest.mark.parametrize(
+    ("sub", "expected"),
+    [
+        (
+            "pulumi:deploy:org:acme:project:infra:stack:prod:operation:update:scope:write",
+            claims.Subject("deployments", "acme", "infra", "prod", "update"),
+        ),
+        (
+            "pulumi:environments:pulumi.organization.login:acme:currentEnvironment.name:aws/dev",
+            claims.Subject("environments", "acme", "aws", "dev"),
+        ),
+        (
+            "pulumi:environments:pulumi.organization.login:acme:currentEnvironment.name:legacy",
+            claims.Subject("environments", "acme", "default", "legacy"),
+        ),
+        (
+            "pulumi:environments:org:acme:env:aws/dev",
+            claims.Subject("environments", "acme", "aws", "dev", pinned=False),
+        ),
+        ("pulumi:environments:org:acme:env:<yaml>", claims.Subject("environments", "acme", None, None, pinned=False)),
+        ("repo:acme/infra:ref:refs/heads/main", None),
+        ("pulumi:deploy:org:acme:project:infra:stack:prod", None),
+    ],
+)
+def test_parse_subject_reads_every_pulumi_form(sub: str, expected: claims.Subject | None) -> None:
+    assert claims.parse_subject(sub) == expected
+
+
+@pytest.mark.parametrize(
+    ("sub", "audience"),
+    [
+        ("pulumi:deploy:org:acme:project:infra:stack:prod:operation:update:scope:write", "acme"),
+        ("pulumi:environments:pulumi.organization.login:acme:currentEnvironment.name:aws/dev", "aws:acme"),
+        ("pulumi:environments:pulumi.organization.login:acme:currentEnvironment.name:legacy", "acme"),
+        ("pulumi:environments:org:acme:env:<yaml>", None),
+    ],
+)
+def test_subject_knows_the_audience_sent_with_it(sub: str, audience: str | None) -> None:
+    subject = claims.parse_subject(sub)
+    assert subject is not None
+    assert subject.audience == audience

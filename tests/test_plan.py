@@ -130,7 +130,7 @@ def test_a_secure_value_the_program_reads_cannot_be_planned(capsys: pytest.Captu
     code, _, err = plan(capsys, "--stack", "secret", "--cwd", str(project))
 
     assert code == 1
-    assert "pulumi-aws-oidc:organization: a secure value; plan cannot decrypt it offline" in err
+    assert "pulumi-aws-oidc:organization: a secure value; it cannot be decrypted offline" in err
 
 
 def test_project_config_defaults_apply(capsys: pytest.CaptureFixture[str], project: Path) -> None:

@@ -1,0 +1,177 @@
+"""Why a token would (not) be let in: the trust policy's answer with named causes.
+
+Given the settings, the trust policy the program builds from them and a token's claims, it
+reports the statement that admits the token, or each statement's failing conditions, the
+nearest subject the policy does trust, and hints for the known traps: the audience of ESC
+versus Deployments tokens, the unpinned ``<yaml>`` subject, another issuer, the organization's
+case, and stacks or environments that are valid but not listed. Pure functions only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from oidc import claims, trust
+from oidc.settings import Settings
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The decision for one token, and what to do about a denial."""
+
+    decision: trust.Decision
+    nearest_subject: str | None
+    hints: tuple[str, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision.allowed
+
+
+def expired(token_claims: Mapping[str, Any], now: datetime) -> bool | None:
+    """Whether ``exp`` is past; ``None`` when the token has no ``exp``."""
+    exp = token_claims.get("exp")
+    if not isinstance(exp, int | float):
+        return None
+    return datetime.fromtimestamp(exp, UTC) <= now
+
+
+def _trusted_subjects(document: Mapping[str, Any]) -> list[str]:
+    subjects: list[str] = []
+    for result in trust.evaluate(document, {}).statements:
+        subjects.extend(value for c in result.conditions if c.key.endswith(":sub") for value in c.expected)
+    return subjects
+
+
+def nearest_subject(document: Mapping[str, Any], sub: str) -> str | None:
+    """The subject (or pattern) of the policy that reads most like ``sub``."""
+    subjects = _trusted_subjects(document)
+    if not subjects:
+        return None
+    return max(subjects, key=lambda s: difflib.SequenceMatcher(None, s, sub, autojunk=False).ratio())
+
+
+def _entry(**fields: str) -> str:
+    return "{" + ", ".join(f"{key}: {value}" for key, value in fields.items()) + "}"
+
+
+def _listing_hints(settings: Settings, subject: claims.Subject) -> list[str]:
+    """Hints for a subject of the configured organization that no entry lists."""
+    if subject.kind == "deployments":
+        assert subject.project is not None
+        assert subject.name is not None
+        matching = [
+            (index, d)
+            for index, d in enumerate(settings.deployments)
+            if trust.string_like(d.project, subject.project) and trust.string_like(d.stack, subject.name)
+        ]
+        if not matching:
+            entry = _entry(project=subject.project, stack=subject.name)
+            return [f"not listed: stack {subject.project}/{subject.name} is in no entry; add to deployments: - {entry}"]
+        return [
+            f"operation: deployments[{index}] ({d.identity}) lists operations {list(d.operations)}, not "
+            f"{subject.operation!r}; add it there, or omit operations to trust every operation"
+            for index, d in matching
+            if d.operations is not None and subject.operation not in d.operations
+        ]
+    if subject.project is None or subject.name is None:
+        return []
+    if any(e.project == subject.project and trust.string_like(e.name, subject.name) for e in settings.environments):
+        return []
+    entry = _entry(project=subject.project, name=subject.name)
+    return [f"not listed: environment {subject.project}/{subject.name} is in no entry; add to environments: - {entry}"]
+
+
+def hints(settings: Settings, token_claims: Mapping[str, Any]) -> list[str]:
+    """Named causes of a denial, most fundamental first."""
+    found: list[str] = []
+    issuer = token_claims.get("iss")
+    if issuer is not None and issuer != settings.issuer:
+        found.append(
+            f"issuer: the token was issued by {issuer!r}, but this stack trusts {settings.issuer!r} (config key "
+            "issuer); the role's provider must be registered for the token's issuer"
+        )
+    sub = str(token_claims.get("sub", ""))
+    subject = claims.parse_subject(sub)
+    if subject is None:
+        found.append(
+            f"subject: {sub!r} is neither a Pulumi Deployments subject (pulumi:deploy:org:...) nor an ESC "
+            "subject (pulumi:environments:...)"
+        )
+        return found
+    org = settings.organization
+    if subject.org != org:
+        if subject.org.lower() == org:
+            found.append(
+                f"organization: the token names {subject.org!r}, which differs from {org!r} only in case; Pulumi "
+                "sends the lowercase login and IAM compares case-sensitively"
+            )
+        else:
+            found.append(f"organization: the token comes from {subject.org!r}; this stack trusts only {org!r}")
+    if not subject.pinned:
+        found.append(
+            f"subject: {sub!r} is the default subject of an environment imported into a stack's config "
+            "(the same for every environment); add 'subjectAttributes: [currentEnvironment.name]' to the "
+            "environment's fn::open::aws-login oidc block so the token names it (environments this "
+            "program writes already do)"
+        )
+    audience = _audience(token_claims.get("aud"))
+    if audience is not None and subject.audience is not None and audience != subject.audience:
+        found.append(
+            f"audience: this {_describe(subject)} token should carry aud {subject.audience!r}, not {audience!r}: "
+            "Deployments tokens carry the bare organization, ESC tokens 'aws:<org>', except environments of "
+            "the legacy 'default' project, which carry the bare organization"
+        )
+    if subject.org == org:
+        found.extend(_listing_hints(settings, subject))
+    return found
+
+
+def _describe(subject: claims.Subject) -> str:
+    if subject.kind == "deployments":
+        return "Deployments"
+    if subject.project == claims.LEGACY_ESC_PROJECT:
+        return "ESC ('default' project)"
+    return f"ESC (project {subject.project!r})" if subject.project else "ESC"
+
+
+def _audience(aud: Any) -> str | None:
+    if aud is None:
+        return None
+    if isinstance(aud, list):
+        return ",".join(str(a) for a in aud)
+    return str(aud)
+
+
+def explain(settings: Settings, document: Mapping[str, Any], token_claims: Mapping[str, Any]) -> Explanation:
+    """Evaluate ``token_claims`` against ``document``, the trust policy built from ``settings``."""
+    decision = trust.evaluate(document, token_claims)
+    if decision.allowed:
+        return Explanation(decision, None, ())
+    sub = str(token_claims.get("sub", ""))
+    return Explanation(decision, nearest_subject(document, sub), tuple(hints(settings, token_claims)))
+
+
+def failure_text(result: trust.StatementResult, token_claims: Mapping[str, Any]) -> list[str]:
+    """Each reason one statement does not admit the token, as ``expected ... got ...`` lines."""
+    lines = []
+    if not result.effect_ok:
+        lines.append("Effect is not Allow")
+    if not result.principal_ok:
+        lines.append(
+            f"Principal: expected a token of the provider {result.principal}, got one issued by "
+            f"{json.dumps(token_claims.get('iss'))}"
+        )
+    if not result.action_ok:
+        lines.append(f"Action: expected {trust.ACTION}")
+    for condition in result.failures:
+        expected = condition.expected[0] if len(condition.expected) == 1 else list(condition.expected)
+        lines.append(
+            f"{condition.operator} {condition.key}: expected {json.dumps(expected)}, got {json.dumps(condition.actual)}"
+        )
+    return lines

@@ -1,0 +1,263 @@
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+
+from oidc import cli
+from tests.conftest import PROJECT_DIR
+from tests.test_trust import ALLOWED, DENIED
+
+ISSUER = "https://api.pulumi.com/oidc"
+STACK = """
+config:
+  pulumi-aws-oidc:organization: contoso
+  pulumi-aws-oidc:deployments:
+    - {project: infra, stack: prod, operations: [update, preview]}
+    - {project: infra, stack: "review-*"}
+  pulumi-aws-oidc:environments:
+    - {project: aws, name: dev}
+    - {project: default, name: legacy}
+"""
+PROD_UPDATE = "pulumi:deploy:org:contoso:project:infra:stack:prod:operation:update:scope:write"
+AWS_DEV = "pulumi:environments:pulumi.organization.login:contoso:currentEnvironment.name:aws/dev"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+    (tmp_path / "Pulumi.matrix.yaml").write_text(STACK)
+    return tmp_path
+
+
+def encode(claims: dict[str, Any], expires_in: int = 3600) -> str:
+    now = int(time.time())
+    return jwt.encode({"iat": now, "exp": now + expires_in, **claims}, "test-signing-key-of-32-bytes-min!", "HS256")
+
+
+def explain(project: Path, *args: str, capsys: pytest.CaptureFixture[str], stdin: str = "") -> tuple[int, str, str]:
+    code = cli.main(["explain", "--stack", "matrix", "--cwd", str(project), *args], stdin=io.StringIO(stdin))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def explain_token(
+    project: Path, claims: dict[str, Any], capsys: pytest.CaptureFixture[str], expires_in: int = 3600
+) -> tuple[int, dict[str, Any]]:
+    path = project / "token.jwt"
+    path.write_text(encode(claims, expires_in))
+    code, out, _ = explain(project, "--token", str(path), "--json", capsys=capsys)
+    return code, json.loads(out)
+
+
+@pytest.mark.parametrize(("claims", "sid"), ALLOWED.values(), ids=ALLOWED.keys())
+def test_matrix_allowed_tokens_exit_0_naming_the_statement(
+    project: Path, capsys: pytest.CaptureFixture[str], claims: dict[str, str], sid: str
+) -> None:
+    code, report = explain_token(project, claims, capsys)
+
+    assert code == 0
+    assert report["decision"] == "ALLOW"
+    assert report["matchedStatement"] == sid
+
+
+@pytest.mark.parametrize(("claims", "sid", "failure"), DENIED.values(), ids=DENIED.keys())
+def test_matrix_denied_tokens_exit_1_naming_the_failing_condition(
+    project: Path, capsys: pytest.CaptureFixture[str], claims: dict[str, str], sid: str, failure: tuple[Any, ...]
+) -> None:
+    code, report = explain_token(project, claims, capsys)
+
+    assert code == 1
+    assert report["decision"] == "DENY"
+    [statement] = [s for s in report["statements"] if s["sid"] == sid]
+    operator, key, expected, actual = failure
+    shown = expected[0] if len(expected) == 1 else list(expected)
+    assert f"{operator} {key}: expected {json.dumps(shown)}, got {json.dumps(actual)}" in statement["failures"]
+
+
+def hints_for(project: Path, capsys: pytest.CaptureFixture[str], aud: str, sub: str, *extra: str) -> list[str]:
+    code, out, _ = explain(project, "--aud", aud, "--sub", sub, "--json", *extra, capsys=capsys)
+    assert code == 1
+    hints: list[str] = json.loads(out)["hints"]
+    return hints
+
+
+def test_hint_esc_token_of_a_named_project_carries_the_prefixed_audience(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [hint] = hints_for(project, capsys, "contoso", AWS_DEV)
+
+    assert hint.startswith("audience: this ESC (project 'aws') token should carry aud 'aws:contoso', not 'contoso'")
+
+
+def test_hint_deployments_token_carries_the_bare_organization(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [hint] = hints_for(project, capsys, "aws:contoso", PROD_UPDATE)
+
+    assert hint.startswith("audience: this Deployments token should carry aud 'contoso', not 'aws:contoso'")
+
+
+def test_hint_default_project_environment_carries_the_bare_organization(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    legacy = "pulumi:environments:pulumi.organization.login:contoso:currentEnvironment.name:legacy"
+
+    [hint] = hints_for(project, capsys, "aws:contoso", legacy)
+
+    assert "('default' project) token should carry aud 'contoso', not 'aws:contoso'" in hint
+
+
+def test_hint_yaml_subject_means_subject_attributes_are_missing(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [hint] = hints_for(project, capsys, "aws:contoso", "pulumi:environments:org:contoso:env:<yaml>")
+
+    assert "imported into a stack's config" in hint
+    assert "subjectAttributes: [currentEnvironment.name]" in hint
+
+
+def test_hint_token_of_another_issuer(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hints = hints_for(project, capsys, "contoso", PROD_UPDATE, "--iss", "https://api.pulumi.com/oidc/v2")
+
+    assert hints == [
+        "issuer: the token was issued by 'https://api.pulumi.com/oidc/v2', but this stack trusts "
+        "'https://api.pulumi.com/oidc' (config key issuer); the role's provider must be registered for the "
+        "token's issuer"
+    ]
+
+
+def test_hint_organization_in_the_wrong_case(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hints = hints_for(project, capsys, "Contoso", PROD_UPDATE.replace("contoso", "Contoso"))
+
+    assert hints == [
+        "organization: the token names 'Contoso', which differs from 'contoso' only in case; Pulumi sends the "
+        "lowercase login and IAM compares case-sensitively"
+    ]
+
+
+def test_hint_another_organization(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hints = hints_for(project, capsys, "contoso-malicious", PROD_UPDATE.replace("contoso", "contoso-malicious"))
+
+    assert hints == ["organization: the token comes from 'contoso-malicious'; this stack trusts only 'contoso'"]
+
+
+def test_hint_stack_not_listed_gives_the_entry_to_add(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hints = hints_for(project, capsys, "contoso", PROD_UPDATE.replace("stack:prod", "stack:staging"))
+
+    assert hints == [
+        "not listed: stack infra/staging is in no entry; add to deployments: - {project: infra, stack: staging}"
+    ]
+
+
+def test_hint_operation_not_listed_names_the_entry(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hints = hints_for(project, capsys, "contoso", PROD_UPDATE.replace("update", "destroy"))
+
+    assert hints == [
+        "operation: deployments[0] (infra/prod) lists operations ['update', 'preview'], not 'destroy'; add it "
+        "there, or omit operations to trust every operation"
+    ]
+
+
+def test_hint_environment_not_listed_gives_the_entry_to_add(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hints = hints_for(project, capsys, "aws:contoso", AWS_DEV.replace("aws/dev", "aws/prod"))
+
+    assert hints == [
+        "not listed: environment aws/prod is in no entry; add to environments: - {project: aws, name: prod}"
+    ]
+
+
+def test_deny_shows_the_nearest_trusted_subject(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = explain(project, "--aud", "aws:contoso", "--sub", AWS_DEV.replace("dev", "dve"), capsys=capsys)
+
+    assert code == 1
+    assert f"Nearest trusted subject: {AWS_DEV}" in out
+
+
+def test_token_from_standard_input(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    token = encode({"iss": ISSUER, "aud": "contoso", "sub": PROD_UPDATE})
+
+    code, out, _ = explain(project, "--token", "-", capsys=capsys, stdin=token + "\n")
+
+    assert code == 0
+    assert "Token from standard input (decoded without verifying its signature)" in out
+    assert "ALLOW: statement Deployments of the trust policy of stack matrix admits this token." in out
+
+
+def test_token_from_the_deployments_environment_variable(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PULUMI_OIDC_TOKEN", encode({"iss": ISSUER, "aud": "aws:contoso", "sub": AWS_DEV}))
+
+    code, out, _ = explain(project, capsys=capsys)
+
+    assert code == 0
+    assert "Token from $PULUMI_OIDC_TOKEN" in out
+
+
+def test_expired_token_is_reported_and_still_evaluated(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = explain_token(project, {"iss": ISSUER, "aud": "contoso", "sub": PROD_UPDATE}, capsys, -60)
+
+    assert code == 0
+    assert report["token"]["expired"] is True
+    assert report["token"]["signatureVerified"] is False
+
+
+def test_text_deny_lists_each_statement_with_expected_and_actual(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = explain(project, "--aud", "contoso", "--sub", AWS_DEV, capsys=capsys)
+
+    assert code == 1
+    assert "DENY: no statement of the trust policy of stack matrix admits this token." in out
+    assert '  Environments\n    - StringEquals api.pulumi.com/oidc:aud: expected "aws:contoso", got "contoso"' in out
+    assert "Hints\n  - audience:" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--token", "/nonexistent/token"], "cannot read the token file /nonexistent/token", id="missing"),
+        pytest.param(["--aud", "contoso"], "--aud and --sub go together", id="aud-alone"),
+        pytest.param(["--token", "x", "--aud", "a", "--sub", "b"], "either --token or --aud and --sub", id="both"),
+        pytest.param([], "no token: pass --token FILE", id="no-token"),
+    ],
+)
+def test_usage_and_input_errors_exit_2(
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
+) -> None:
+    monkeypatch.delenv("PULUMI_OIDC_TOKEN", raising=False)
+
+    code, out, err = explain(project, *args, capsys=capsys)
+
+    assert code == 2
+    assert out == ""
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_malformed_token_exits_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = explain(project, "--token", "-", capsys=capsys, stdin="not-a-jwt")
+
+    assert code == 2
+    assert "error: not a JWT:" in err
+
+
+def test_invalid_config_exits_2_with_the_key_path(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "Pulumi.matrix.yaml").write_text("config:\n  pulumi-aws-oidc:organization: Contoso\n")
+
+    code, _, err = explain(project, "--aud", "contoso", "--sub", PROD_UPDATE, capsys=capsys)
+
+    assert code == 2
+    assert 'organization: got "Contoso"' in err
