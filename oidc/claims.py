@@ -32,9 +32,6 @@ ESC_SUBJECT_ATTRIBUTE = "currentEnvironment.name"
 
 ESC_AUDIENCE_PREFIX = "aws:"
 
-ESC_UNPINNED_SUBJECT_MARK = ":env:<yaml>"
-"""Ending of the default ESC subject when an environment is imported into stack config."""
-
 WILDCARDS = frozenset("*?")
 
 

@@ -8,7 +8,6 @@ runs before the first child is declared, so invalid input creates nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import cast
 
@@ -24,19 +23,16 @@ from oidc.thumbprint import Certificate, thumbprint
 TYPE = "pulumi-aws-oidc:index:PulumiCloudOidc"
 
 
-def _slug(text: str) -> str:
-    """A logical-name fragment: runs of anything but letters, digits, ``.``, ``_`` become ``-``."""
-    return re.sub(r"[^A-Za-z0-9._]+", "-", text).strip("-")
+def policy_identity(policy_arn: str) -> str:
+    """A managed policy's identity in logical names: its account and path, without partition.
 
-
-def policy_slug(policy_arn: str) -> str:
-    """Logical-name fragment for a managed policy, from its ARN without partition.
-
-    ``arn:aws:iam::aws:policy/ReadOnlyAccess`` -> ``aws-ReadOnlyAccess``;
-    ``arn:aws:iam::123456789012:policy/team/Deploy`` -> ``123456789012-team-Deploy``.
+    ``arn:aws:iam::aws:policy/ReadOnlyAccess`` -> ``aws/ReadOnlyAccess``;
+    ``arn:aws:iam::123456789012:policy/team/Deploy`` -> ``123456789012/team/Deploy``.
+    Project, stack and environment names cannot hold ``/``, so ``project/name`` identities
+    (and these) never collide the way names joined with ``-`` would.
     """
-    account, _, name = policy_arn.split(":", 4)[4].partition(":policy/")
-    return _slug(f"{account}-{name}")
+    account, _, path = policy_arn.split(":", 4)[4].partition(":policy/")
+    return f"{account}/{path}"
 
 
 def _aws_invoke_options(opts: pulumi.ResourceOptions | None) -> pulumi.InvokeOptions | None:
@@ -118,7 +114,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
             policy_arns = (f"arn:{partition}:iam::aws:policy/ReadOnlyAccess",)
         for policy_arn in policy_arns:
             aws.iam.RolePolicyAttachment(
-                f"{name}-{policy_slug(policy_arn)}",
+                f"{name}-policy-{policy_identity(policy_arn)}",
                 role=role.name,
                 policy_arn=policy_arn,
                 opts=child,
@@ -173,7 +169,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 )
             )
         resource = pulumiservice.DeploymentSettings(
-            f"{name}-deploy-{_slug(deployment.project)}-{_slug(deployment.stack)}",
+            f"{name}-deploy-{deployment.identity}",
             organization=org,
             project=deployment.project,
             stack=deployment.stack,
@@ -203,7 +199,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         self, name: str, org: str, environment: EscEnvironment, role_arn: pulumi.Output[str]
     ) -> pulumiservice.Environment:
         return pulumiservice.Environment(
-            f"{name}-env-{_slug(environment.project)}-{_slug(environment.name)}",
+            f"{name}-env-{environment.identity}",
             organization=org,
             project=environment.project,
             name=environment.name,

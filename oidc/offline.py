@@ -44,6 +44,8 @@ class RecordedResource:
     protect: bool
     inputs: Mapping[str, Any]
     outputs: Mapping[str, Any]
+    dependencies: tuple[str, ...] = ()
+    """Logical names of the resources it explicitly depends on (``depends_on``)."""
 
 
 @dataclass
@@ -144,6 +146,7 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
                     protect=request.protect,
                     inputs=self.offline.inputs[(request.type, request.name)],
                     outputs=self.resources[response.urn].state,
+                    dependencies=tuple(self.names.get(urn, urn) for urn in request.dependencies),
                 )
             )
         return response

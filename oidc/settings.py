@@ -510,6 +510,11 @@ def _role(reader: _Reader, value: Any) -> RoleSettings | None:
     policy_arns = None
     if "policyArns" in data:
         policy_arns = reader.policy_arns(data["policyArns"], "role.policyArns", MAX_ROLE_POLICIES)
+        paths = [arn.split(":", 4)[4] for arn in policy_arns or ()]
+        if len(set(paths)) != len(paths):
+            reader.fail(
+                "role.policyArns", data["policyArns"], "each policy once; the same policy is listed for two partitions"
+            )
     boundary = None
     if "permissionsBoundary" in data:
         boundary = reader.policy_arn(data["permissionsBoundary"], "role.permissionsBoundary")
@@ -619,7 +624,10 @@ def _deployments(reader: _Reader, value: Any, max_session: int) -> tuple[Deploym
         pattern = claims.is_pattern(project) or claims.is_pattern(stack)
         manage = not pattern
         if "manageSettings" in data:
-            manage = bool(reader.boolean(data["manageSettings"], f"{path}.manageSettings"))
+            given = reader.boolean(data["manageSettings"], f"{path}.manageSettings")
+            if given is None:
+                continue  # what else the entry may hold depends on it: judged once it is fixed
+            manage = given
             if manage and pattern:
                 reader.fail(
                     f"{path}.manageSettings",

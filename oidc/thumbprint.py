@@ -74,9 +74,10 @@ def top_intermediate(chain: Sequence[Certificate]) -> Certificate:
     root: Certificate | None = None
     while root is None:
         # A cross-signed copy of a root shares its subject: the server sent it to extend the
-        # chain, so it ranks before the self-signed one, wherever either stands in the list.
+        # chain, so it ranks before the self-signed one. Any other tie is broken by fingerprint,
+        # never by where a certificate stands in the list.
         parents = [c for c in chain if c.is_ca and c.subject == current.issuer and id(c) not in visited]
-        parent = min(parents, key=lambda c: c.self_signed, default=None)
+        parent = min(parents, key=lambda c: (c.self_signed, c.sha1_fingerprint), default=None)
         if parent is None:
             break
         visited.add(id(parent))

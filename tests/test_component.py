@@ -131,7 +131,7 @@ def test_default_permissions_are_the_partitions_read_only_access(partition: str)
 
     [attachment] = recording.of_type(ATTACHMENT)
     assert attachment.inputs["policyArn"] == f"arn:{partition}:iam::aws:policy/ReadOnlyAccess"
-    assert attachment.name == "pulumi-cloud-aws-ReadOnlyAccess"
+    assert attachment.name == "pulumi-cloud-policy-aws/ReadOnlyAccess"
 
 
 def test_one_attachment_per_policy_named_after_the_policy() -> None:
@@ -140,9 +140,31 @@ def test_one_attachment_per_policy_named_after_the_policy() -> None:
 
     attachments = {a.name: a.inputs["policyArn"] for a in recording.of_type(ATTACHMENT)}
     assert attachments == {
-        "pulumi-cloud-aws-PowerUserAccess": policies[0],
-        "pulumi-cloud-123456789012-team-Deploy": policies[1],
+        "pulumi-cloud-policy-aws/PowerUserAccess": policies[0],
+        "pulumi-cloud-policy-123456789012/team/Deploy": policies[1],
     }
+
+
+def test_names_that_join_alike_with_dashes_stay_distinct() -> None:
+    policies = ["arn:aws:iam::123456789012:policy/team/Deploy", "arn:aws:iam::123456789012:policy/team-Deploy"]
+    recording = run_component(
+        settings(
+            role={"policyArns": policies},
+            deployments=[{"project": "a-b", "stack": "c"}, {"project": "a", "stack": "b-c"}],
+            environments=[{"project": "aws-prod", "name": "x"}, {"project": "aws", "name": "prod-x"}],
+        )
+    )
+
+    names = [r.name for r in recording.resources]
+    assert len(names) == len(set(names))
+    assert {"pulumi-cloud-deploy-a-b/c", "pulumi-cloud-deploy-a/b-c"} <= set(names)
+    assert {"pulumi-cloud-env-aws-prod/x", "pulumi-cloud-env-aws/prod-x"} <= set(names)
+
+
+def test_role_waits_for_the_provider_its_trust_policy_names() -> None:
+    recording = run_component(settings())
+
+    assert "pulumi-cloud-provider" in recording.of_type(ROLE)[0].dependencies
 
 
 def test_deployment_settings_carry_the_role_and_session() -> None:
@@ -158,7 +180,7 @@ def test_deployment_settings_carry_the_role_and_session() -> None:
 
     [resource] = recording.of_type(DEPLOYMENT_SETTINGS)
     role_arn = recording.of_type(ROLE)[0].outputs["arn"]
-    assert resource.name == "pulumi-cloud-deploy-infra-prod"
+    assert resource.name == "pulumi-cloud-deploy-infra/prod"
     assert (resource.inputs["organization"], resource.inputs["project"], resource.inputs["stack"]) == (
         "acme",
         "infra",
