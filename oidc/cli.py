@@ -35,34 +35,30 @@ EXIT_USAGE = 2
 TOKEN_VARIABLE = "PULUMI_OIDC_TOKEN"
 
 DEPLOY_TIME = "(computed at deploy time)"
-OPERATIONS_NOTE = (
-    "No credentials, no network: AWS look-ups are answered offline with partition {partition} "
-    "and the placeholder account {account}; the OIDC provider's thumbprint is taken from the "
-    "issuer's certificate chain at deploy time."
+OFFLINE_NOTE = (
+    "No credentials, no network: AWS look-ups are answered offline with partition aws and the "
+    f"placeholder account {offline.PLACEHOLDER_ACCOUNT}; names AWS would generate (the role's, "
+    "unless role.name is set) are placeholders too."
 )
-
-
-def _plain(value: Any) -> Any:
-    """Recorded inputs as JSON-ready data: assets as their text, unknowns as ``None``."""
-    if isinstance(value, Unknown):
-        return None
-    if isinstance(value, pulumi.StringAsset):
-        return value.text
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+THUMBPRINT_NOTE = " The OIDC provider's thumbprint is read from the issuer's certificate chain at deploy time."
 
 
 AWS_OIDC_FIELDS = ("roleARN", "sessionName", "duration", "policyARNs")
 """``operationContext.oidc.aws`` as the service names its fields."""
 
 
+GIT_SOURCE_FIELDS = ("repoUrl", "branch", "repoDir")
+
+
 def _ordered(fields: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
+    """Recorded inputs come in no fixed order: give them one."""
     return {key: fields.get(key) for key in order}
+
+
+def _source(git: dict[str, Any] | None) -> dict[str, Any] | None:
+    if git is None:
+        return None
+    return {key: value for key, value in _ordered(git, GIT_SOURCE_FIELDS).items() if value is not None}
 
 
 def _resource_order(resource: offline.RecordedResource) -> tuple[bool, str, str]:
@@ -85,8 +81,8 @@ def plan_report(config: offline.StackConfig, recording: offline.Recording) -> di
             "name": providers[0].name,
             "protected": providers[0].protect,
             "url": provider_inputs["url"],
-            "clientIds": _plain(provider_inputs["clientIdLists"]),
-            "thumbprints": DEPLOY_TIME if isinstance(thumbprints, Unknown) else _plain(thumbprints) or [],
+            "clientIds": offline.plain(provider_inputs["clientIdLists"]),
+            "thumbprints": DEPLOY_TIME if isinstance(thumbprints, Unknown) else offline.plain(thumbprints) or [],
         }
     else:
         provider = {
@@ -98,15 +94,15 @@ def plan_report(config: offline.StackConfig, recording: offline.Recording) -> di
     deployment_settings = [
         {
             "stack": f"{r.inputs['organization']}/{r.inputs['project']}/{r.inputs['stack']}",
-            "oidc": _ordered(_plain(r.inputs["operationContext"]["oidc"]["aws"]), AWS_OIDC_FIELDS),
-            "source": _plain(r.inputs.get("sourceContext", {}).get("git")),
+            "oidc": _ordered(offline.plain(r.inputs["operationContext"]["oidc"]["aws"]), AWS_OIDC_FIELDS),
+            "source": _source(offline.plain(r.inputs.get("sourceContext", {}).get("git"))),
         }
         for r in recording.of_type("pulumiservice:index:DeploymentSettings")
     ]
     environments = [
         {
             "environment": f"{r.inputs['organization']}/{r.inputs['project']}/{r.inputs['name']}",
-            "yaml": _plain(r.inputs["yaml"]),
+            "yaml": offline.plain(r.inputs["yaml"]),
         }
         for r in recording.of_type("pulumiservice:index:Environment")
     ]
@@ -114,7 +110,7 @@ def plan_report(config: offline.StackConfig, recording: offline.Recording) -> di
     return {
         "project": config.project,
         "stack": config.stack,
-        "note": OPERATIONS_NOTE.format(partition="aws", account=offline.PLACEHOLDER_ACCOUNT),
+        "note": OFFLINE_NOTE + (THUMBPRINT_NOTE if provider.get("thumbprints") == DEPLOY_TIME else ""),
         "config": {key: offline.SECRET if key in secret else value for key, value in sorted(config.values.items())},
         "resources": [{"type": r.type, "name": r.name, "parent": r.parent, "protected": r.protect} for r in resources],
         "oidcProvider": provider,
@@ -125,7 +121,7 @@ def plan_report(config: offline.StackConfig, recording: offline.Recording) -> di
         },
         "deploymentSettings": deployment_settings,
         "environments": environments,
-        "outputs": _plain(recording.outputs),
+        "outputs": offline.plain(recording.outputs),
         "warnings": recording.warnings,
     }
 
@@ -275,6 +271,16 @@ def decode_token(token: str) -> dict[str, Any]:
     return dict(decoded)
 
 
+def _timestamp(value: Any) -> str | None:
+    """``exp`` as an ISO date, or as it is when it is no date at all."""
+    if not isinstance(value, int | float):
+        return None if value is None else f"{value!r} (not a time)"
+    try:
+        return datetime.fromtimestamp(value, UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return f"{value!r} (not a time)"
+
+
 def explain_report(
     settings: Settings,
     document: dict[str, Any],
@@ -295,7 +301,7 @@ def explain_report(
             "decoded": decoded,
             "signatureVerified": False,
             **{key: token_claims.get(key) for key in ("iss", "aud", "sub")},
-            "exp": datetime.fromtimestamp(exp, UTC).isoformat() if isinstance(exp, int | float) else None,
+            "exp": _timestamp(exp),
             "expired": explain.expired(token_claims, datetime.now(UTC)),
         },
         "decision": "ALLOW" if result.allowed else "DENY",

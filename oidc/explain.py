@@ -13,7 +13,7 @@ import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from oidc import claims, trust
@@ -38,7 +38,7 @@ def expired(token_claims: Mapping[str, Any], now: datetime) -> bool | None:
     exp = token_claims.get("exp")
     if not isinstance(exp, int | float):
         return None
-    return datetime.fromtimestamp(exp, UTC) <= now
+    return exp <= now.timestamp()
 
 
 def _trusted_subjects(document: Mapping[str, Any]) -> list[str]:

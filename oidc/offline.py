@@ -21,6 +21,7 @@ from typing import Any
 
 import pulumi
 import yaml
+from pulumi.output import Unknown
 from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.proto import resource_pb2
@@ -28,6 +29,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from oidc import claims
+from oidc.settings import namespace_values
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 CERTIFICATE_TOKEN = "tls:index/getCertificate:getCertificate"
@@ -167,6 +169,21 @@ class _WarningHandler(logging.Handler):
         self.recording.warnings.append(record.getMessage())
 
 
+def plain(value: Any) -> Any:
+    """Recorded values as JSON-ready data: assets as their text, unknowns as ``None``."""
+    if isinstance(value, Unknown):
+        return None
+    if isinstance(value, pulumi.StringAsset):
+        return value.text
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def to_raw(value: Any) -> str:
     """The raw text Pulumi keeps for a config value: strings as they are, the rest as JSON."""
     return value if isinstance(value, str) else json.dumps(value)
@@ -234,14 +251,14 @@ class StackConfig:
 
     @property
     def project_values(self) -> dict[str, str]:
-        """Raw values of the project namespace, keyed without it, as ``load_settings`` takes them."""
-        prefix = f"{self.project}:"
-        return {key.removeprefix(prefix): to_raw(v) for key, v in self.values.items() if key.startswith(prefix)}
+        """The raw values ``load_settings`` takes, read as the running program reads them."""
+        return namespace_values(self.values, self.project)
 
     @property
     def project_secrets(self) -> list[str]:
-        """Keys of the project namespace whose stack-file values are ``secure:``."""
-        return [key for key in self.secret_keys if key.startswith(f"{self.project}:")]
+        """Keys of the project namespace whose whole stack-file value is ``secure:``."""
+        prefix = f"{self.project}:"
+        return [key for key in self.secret_keys if key.startswith(prefix) and self.values[key] == SECRET]
 
 
 def find_project(start: Path) -> Path:
@@ -261,37 +278,60 @@ def _load_yaml(path: Path) -> Any:
         raise StackFileError(f"{path} is not valid YAML: {error}") from None
 
 
+def _config_section(document: dict[str, Any], path: Path) -> dict[str, Any]:
+    section = document.get("config") or {}
+    if not isinstance(section, dict) or not all(isinstance(key, str) for key in section):
+        raise StackFileError(f"{path}: 'config' must map key names to values")
+    return section
+
+
+def _hide_secrets(value: Any) -> tuple[Any, bool]:
+    """``value`` with every ``{secure: ...}`` (at any depth) replaced by ``[secret]``; whether any was."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET, True
+        pairs = {key: _hide_secrets(item) for key, item in value.items()}
+        return {key: item for key, (item, _) in pairs.items()}, any(hidden for _, hidden in pairs.values())
+    if isinstance(value, list):
+        items = [_hide_secrets(item) for item in value]
+        return [item for item, _ in items], any(hidden for _, hidden in items)
+    return value, False
+
+
 def read_stack_config(directory: Path, stack: str) -> StackConfig:
     """Read the project's name and the stack's config, with the project's config defaults.
 
     A ``secure:`` value cannot be decrypted offline: it is given to the program as
-    ``[secret]`` and marked secret.
+    ``[secret]`` and its key is marked secret.
     """
-    project_file = _load_yaml(directory / "Pulumi.yaml")
+    project_path = directory / "Pulumi.yaml"
+    project_file = _load_yaml(project_path)
     if not isinstance(project_file, dict) or not isinstance(project_file.get("name"), str):
-        raise StackFileError(f"{directory / 'Pulumi.yaml'} has no project name")
+        raise StackFileError(f"{project_path} has no project name")
     project = project_file["name"]
 
     def qualified(key: str) -> str:
         return key if ":" in key else f"{project}:{key}"
 
     values: dict[str, Any] = {}
-    for key, declared in (project_file.get("config") or {}).items():
-        if isinstance(declared, dict):
-            if "value" in declared or "default" in declared:
-                values[qualified(key)] = declared.get("value", declared.get("default"))
-        else:
+    for key, declared in _config_section(project_file, project_path).items():
+        if not isinstance(declared, dict):
             values[qualified(key)] = declared
+        elif "value" in declared or "default" in declared:
+            values[qualified(key)] = declared.get("value", declared.get("default"))
 
-    stack_file = _load_yaml(directory / f"Pulumi.{stack}.yaml") or {}
+    stack_path = directory / f"Pulumi.{stack}.yaml"
+    stack_file = _load_yaml(stack_path) or {}
     if not isinstance(stack_file, dict):
-        raise StackFileError(f"{directory / f'Pulumi.{stack}.yaml'} is not a mapping")
+        raise StackFileError(f"{stack_path} is not a mapping")
     secret_keys = []
-    for key, value in (stack_file.get("config") or {}).items():
-        secure = isinstance(value, dict) and set(value) == {"secure"}
-        if secure:
+    for key, value in _config_section(stack_file, stack_path).items():
+        if value is None:
+            raise StackFileError(f"{stack_path}: {key} has no value; give it one or remove the line")
+        shown, hidden = _hide_secrets(value)
+        if hidden:
             secret_keys.append(qualified(key))
-        values[qualified(key)] = SECRET if secure else value
+        values[qualified(key)] = shown
     return StackConfig(project, stack, directory, values, tuple(secret_keys))
 
 

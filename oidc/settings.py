@@ -317,17 +317,25 @@ def load_settings(values: Mapping[str, str]) -> Settings:
     """
     reader = _Reader()
     for key in sorted(values):
-        if key not in KEYS:
+        scope, _, name = key.rpartition(":")
+        if scope:
+            reader.fail(
+                key,
+                _json(values, key, None),
+                f"this program reads {name} from its own project's namespace, not {scope}'s; "
+                "prefix it with the project name of Pulumi.yaml",
+            )
+        elif key not in KEYS:
             reader.fail(key, values[key], f"unknown key; allowed: {', '.join(KEYS)}")
 
     organization = _organization(reader, values.get("organization"))
     issuer = _issuer(reader, values.get("issuer"))
-    provider = _oidc_provider(reader, _json(reader, values, "oidcProvider", {}), issuer)
-    role = _role(reader, _json(reader, values, "role", {}))
+    provider = _oidc_provider(reader, _json(values, "oidcProvider", {}), issuer)
+    role = _role(reader, _json(values, "role", {}))
     max_session = role.max_session_duration if role else MAX_SESSION_SECONDS
-    deployments = _deployments(reader, _json(reader, values, "deployments", []), max_session)
-    environments = _environments(reader, _json(reader, values, "environments", []), max_session)
-    max_chars = _max_chars(reader, _json(reader, values, "trustPolicyMaxChars", DEFAULT_TRUST_POLICY_MAX_CHARS))
+    deployments = _deployments(reader, _json(values, "deployments", []), max_session)
+    environments = _environments(reader, _json(values, "environments", []), max_session)
+    max_chars = _max_chars(reader, _json(values, "trustPolicyMaxChars", DEFAULT_TRUST_POLICY_MAX_CHARS))
 
     if deployments == () and environments == ():
         reader.problem(
@@ -367,7 +375,8 @@ def _checked(value: _T | None) -> _T:
     return value
 
 
-def _json(reader: _Reader, values: Mapping[str, str], key: str, default: Any) -> Any:
+def _json(values: Mapping[str, str], key: str, default: Any) -> Any:
+    """The value of ``key`` parsed as JSON; text that is not JSON as it is."""
     raw = values.get(key)
     if raw is None:
         return default
@@ -736,8 +745,33 @@ def _max_chars(reader: _Reader, value: Any) -> int | None:
     return value
 
 
+OTHER_NAMESPACES = frozenset({"aws", "pulumi", "pulumiservice", "tls"})
+"""Namespaces of the packages this program uses: their keys are never this program's."""
+
+
+def namespace_values(config: Mapping[str, Any], namespace: str) -> dict[str, str]:
+    """The raw values ``load_settings`` takes, from a stack's whole config (``namespace:key`` keys).
+
+    Keys of ``namespace`` lose their prefix. A key of another project's namespace that names
+    one of this program's keys (as after a fork renames the project) is kept whole, so that
+    ``load_settings`` reports it instead of silently ignoring it.
+    """
+    values: dict[str, str] = {}
+    for full_key in sorted(config):
+        scope, _, key = full_key.partition(":")
+        raw = config[full_key]
+        if raw is None:
+            continue
+        text = raw if isinstance(raw, str) else json.dumps(raw)
+        if scope == namespace and key:
+            values[key] = text
+        elif key in KEYS and scope not in OTHER_NAMESPACES:
+            values[full_key] = text
+    return values
+
+
 def read_pulumi_config() -> dict[str, str]:
-    """The raw values of every key in the running program's project namespace.
+    """The raw values of the running program's config, as :func:`namespace_values` gives them.
 
     Reads the config Pulumi hands the program (the same values ``pulumi.Config()`` reads),
     including keys the program does not know, so that typos are reported.
@@ -746,13 +780,5 @@ def read_pulumi_config() -> dict[str, str]:
     import pulumi  # noqa: PLC0415
     from pulumi.runtime import config as runtime_config  # noqa: PLC0415
 
-    namespace = pulumi.Config().name
     keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    values: dict[str, str] = {}
-    for full_key in sorted(keys):
-        scope, _, key = full_key.partition(":")
-        if scope == namespace and key:
-            raw = runtime_config.get_config(full_key)
-            if raw is not None:
-                values[key] = raw if isinstance(raw, str) else json.dumps(raw)
-    return values
+    return namespace_values({key: runtime_config.get_config(key) for key in keys}, pulumi.Config().name)

@@ -23,6 +23,11 @@ def run_component(settings: Settings, **mock_options: Any) -> offline.Recording:
     return offline.run_program(program, {}, **mock_options)
 
 
+def raw_config(values: dict[str, Any]) -> dict[str, str]:
+    """Config as Pulumi keeps it: strings as they are, anything else as JSON text."""
+    return {key: offline.to_raw(value) for key, value in values.items()}
+
+
 def project_config(values: dict[str, Any], project: str = "pulumi-aws-oidc") -> dict[str, Any]:
     """Config keys of the project namespace, qualified as the stack file would give them."""
     return {f"{project}:{key}": value for key, value in values.items()}

@@ -9,7 +9,7 @@ import yaml
 from oidc import esc, offline, trust
 from oidc.settings import ConfigError, Settings, load_settings
 from tests import certs
-from tests.conftest import run_component
+from tests.conftest import raw_config, run_component
 
 PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 ROLE = "aws:iam/role:Role"
@@ -22,7 +22,7 @@ EXISTING_ARN = "arn:aws:iam::210987654321:oidc-provider/api.pulumi.com/oidc"
 def settings(**values: Any) -> Settings:
     raw = {"organization": "acme", **values}
     raw.setdefault("deployments", [{"project": "infra", "stack": "prod"}])
-    return load_settings({key: value if isinstance(value, str) else json.dumps(value) for key, value in raw.items()})
+    return load_settings(raw_config(raw))
 
 
 def test_created_provider_registers_both_audiences_and_extras_and_is_protected() -> None:

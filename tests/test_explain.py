@@ -210,6 +210,17 @@ def test_expired_token_is_reported_and_still_evaluated(project: Path, capsys: py
     assert report["token"]["signatureVerified"] is False
 
 
+def test_exp_that_is_no_time_is_shown_as_such(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = project / "token.jwt"
+    path.write_text(jwt.encode({"iss": ISSUER, "aud": "contoso", "sub": PROD_UPDATE, "exp": 1e20}, "k" * 32, "HS256"))
+
+    code, out, err = explain(project, "--token", str(path), "--json", capsys=capsys)
+
+    assert code == 0
+    assert json.loads(out)["token"]["exp"] == "1e+20 (not a time)"
+    assert err == ""
+
+
 def test_text_deny_lists_each_statement_with_expected_and_actual(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -68,6 +69,67 @@ def test_plan_is_the_same_on_every_run(capsys: pytest.CaptureFixture[str]) -> No
     second = plan(capsys, "--cwd", str(PROJECT_DIR))
 
     assert first == second
+
+
+def test_plan_output_does_not_depend_on_hash_seeds() -> None:
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-m", "oidc", "plan", "--json"],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+
+    assert len(outputs) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("config: [a, b]\n", "'config' must map key names to values", id="config-list"),
+        pytest.param("config:\n  1: x\n", "'config' must map key names to values", id="number-key"),
+        pytest.param("- a\n", "is not a mapping", id="file-list"),
+        pytest.param("config:\n  pulumi-aws-oidc:organization:\n", "organization has no value", id="null"),
+        pytest.param("config: {a: [b\n", "is not valid YAML", id="yaml"),
+    ],
+)
+def test_unreadable_stack_file_is_an_error_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], project: Path, text: str, message: str
+) -> None:
+    write_stack(project, "broken", text)
+
+    code, out, err = plan(capsys, "--stack", "broken", "--cwd", str(project))
+
+    assert code == 1
+    assert out == ""
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_nested_secure_values_are_hidden_and_planned(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    write_stack(
+        project,
+        "tags",
+        """
+config:
+  pulumi-aws-oidc:organization: acme
+  pulumi-aws-oidc:environments: [{project: aws, name: dev}]
+  pulumi-aws-oidc:role:
+    tags:
+      owner:
+        secure: v1:c2VjcmV0
+""",
+    )
+
+    code, out, _ = plan(capsys, "--stack", "tags", "--json", "--cwd", str(project))
+
+    assert code == 0
+    assert json.loads(out)["config"]["pulumi-aws-oidc:role"] == "[secret]"
+    assert "c2VjcmV0" not in out
 
 
 def test_broken_stack_lists_every_problem_without_a_traceback(

@@ -92,18 +92,7 @@ def test_invalid_config_declares_nothing_and_lists_every_problem() -> None:
 
 
 def _declared(recording: offline.Recording) -> dict[str, tuple[str, Any]]:
-    return {r.name: (r.type, offline_inputs(r.inputs)) for r in recording.resources}
-
-
-def offline_inputs(inputs: Any) -> Any:
-    """Inputs in comparable form (assets by their text)."""
-    if isinstance(inputs, pulumi.StringAsset):
-        return inputs.text
-    if isinstance(inputs, dict):
-        return {key: offline_inputs(value) for key, value in inputs.items()}
-    if isinstance(inputs, list):
-        return [offline_inputs(value) for value in inputs]
-    return inputs
+    return {r.name: (r.type, offline.plain(r.inputs)) for r in recording.resources}
 
 
 CONFIG: dict[str, Any] = {

@@ -15,7 +15,9 @@ from oidc.settings import (
     RoleSettings,
     Settings,
     load_settings,
+    namespace_values,
 )
+from tests.conftest import raw_config
 
 DEV = {"project": "aws", "name": "dev"}
 PROD = {"project": "infra", "stack": "prod"}
@@ -25,14 +27,9 @@ PROVIDER_ARN = "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"
 DROP = object()
 
 
-def raw(values: dict[str, Any]) -> dict[str, str]:
-    """Config as Pulumi keeps it: strings as they are, anything else as JSON text."""
-    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()}
-
-
 def config(**overrides: Any) -> dict[str, str]:
     values: dict[str, Any] = {"organization": "contoso", "environments": [DEV], **overrides}
-    return raw({key: value for key, value in values.items() if value is not DROP})
+    return raw_config({key: value for key, value in values.items() if value is not DROP})
 
 
 def load(**overrides: Any) -> Settings:
@@ -384,3 +381,48 @@ def test_default_project_environment_is_accepted() -> None:
 def test_session_name_with_placeholder_and_overlong_literal_is_rejected() -> None:
     name = "${context.pulumi.user.login}-" + "s" * 64
     assert "2 to 64" in issue_at(errors(**env(sessionName=name)), "environments[0].sessionName").message
+
+
+def test_same_policy_in_two_partitions_is_rejected() -> None:
+    policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws-us-gov:iam::aws:policy/ReadOnlyAccess"]
+
+    [issue] = errors(role={"policyArns": policies}).issues
+
+    assert issue.path == "role.policyArns"
+    assert "two partitions" in issue.message
+
+
+def test_invalid_manage_settings_is_the_only_error_of_its_entry() -> None:
+    entry = {**PROD, "manageSettings": "yes", "duration": "30m", "source": {"repoUrl": "u", "branch": "main"}}
+
+    [issue] = errors(deployments=[entry]).issues
+
+    assert issue.path == "deployments[0].manageSettings"
+
+
+def test_namespace_values_strip_the_projects_prefix_and_keep_misplaced_keys() -> None:
+    config = {
+        "my-fork:organization": "acme",
+        "my-fork:trustPolicyMaxChars": 4096,
+        "pulumi-aws-oidc:environments": [DEV],
+        "aws:region": "us-west-2",
+        "aws:role": "not ours",
+        "my-fork:unset": None,
+    }
+
+    assert namespace_values(config, "my-fork") == {
+        "organization": "acme",
+        "trustPolicyMaxChars": "4096",
+        "pulumi-aws-oidc:environments": '[{"project": "aws", "name": "dev"}]',
+    }
+
+
+def test_a_key_under_another_projects_namespace_is_reported() -> None:
+    values = {**config(), "pulumi-aws-oidc:environments": '[{"project": "aws", "name": "dev"}]'}
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings(values)
+
+    [issue] = raised.value.issues
+    assert issue.path == "pulumi-aws-oidc:environments"
+    assert "from its own project's namespace, not pulumi-aws-oidc's" in issue.message

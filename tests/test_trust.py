@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from oidc import trust
 from oidc.settings import Settings, load_settings
+from tests.conftest import raw_config
 
 ISSUER = "https://api.pulumi.com/oidc"
 PROVIDER = "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"
@@ -18,7 +19,7 @@ SUB = "api.pulumi.com/oidc:sub"
 
 def settings(**values: Any) -> Settings:
     values = {"organization": "contoso", **values}
-    return load_settings({key: v if isinstance(v, str) else json.dumps(v) for key, v in values.items()})
+    return load_settings(raw_config(values))
 
 
 def deploy_sub(org: str, project: str, stack: str, operation: str) -> str:
@@ -97,6 +98,11 @@ def test_patterns_never_share_a_statement_with_exact_subjects() -> None:
     for entry in trust.trust_policy(EVERY_KIND, PROVIDER)["Statement"]:
         subjects = entry["Condition"].get("StringEquals", {}).get(SUB, [])
         assert not any("*" in s or "?" in s for s in ([subjects] if isinstance(subjects, str) else subjects))
+
+
+def test_subjects_are_sorted_whatever_the_config_order() -> None:
+    for admission in trust.admissions(EVERY_KIND):
+        assert list(admission.subjects) == sorted(admission.subjects)
 
 
 def test_render_is_compact_json_of_the_document() -> None:
