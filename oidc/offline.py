@@ -47,7 +47,7 @@ class RecordedResource:
     inputs: Mapping[str, Any]
     outputs: Mapping[str, Any]
     dependencies: tuple[str, ...] = ()
-    """Logical names of the resources it explicitly depends on (``depends_on``)."""
+    """Logical names of the resources it depends on, by ``depends_on`` or through its inputs."""
 
 
 @dataclass
@@ -148,10 +148,16 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
                     protect=request.protect,
                     inputs=self.offline.inputs[(request.type, request.name)],
                     outputs=self.resources[response.urn].state,
-                    dependencies=tuple(self.names.get(urn, urn) for urn in request.dependencies),
+                    dependencies=self._dependencies(request),
                 )
             )
         return response
+
+    def _dependencies(self, request: Any) -> tuple[str, ...]:
+        urns = set(request.dependencies)
+        for property_dependencies in request.propertyDependencies.values():
+            urns.update(property_dependencies.urns)
+        return tuple(sorted(self.names.get(urn, urn) for urn in urns))
 
     def Invoke(self, request: Any) -> Any:
         if request.tok == CERTIFICATE_TOKEN and self.offline.certificates is None:

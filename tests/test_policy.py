@@ -1,0 +1,284 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from oidc import esc, offline
+from policy import policies
+from tests import certs
+from tests.conftest import PROJECT_DIR, run_component
+from tests.test_component import settings
+
+PROVIDER_ARN = "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"
+BY_NAME = {policy.name: policy for policy in policies.POLICIES}
+RESOURCE_POLICIES = [p for p in policies.POLICIES if isinstance(p, ResourceValidationPolicy)]
+STACK_POLICY = BY_NAME["pulumi-oidc-session-duration"]
+
+
+def _options() -> PolicyResourceOptions:
+    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
+def resource_violations(
+    name: str, type_: str, props: Mapping[str, Any], config: Mapping[str, Any] | None = None
+) -> list[str]:
+    policy = BY_NAME[name]
+    assert isinstance(policy, ResourceValidationPolicy)
+    args = ResourceValidationArgs(type_, props, f"urn:{type_}", "r", _options(), None, dict(config or {}))
+    found: list[str] = []
+    policy.validate(args, lambda message, urn: found.append(message))
+    return found
+
+
+def stack_violations(resources: Sequence[PolicyResource]) -> list[str]:
+    assert isinstance(STACK_POLICY, StackValidationPolicy)
+    found: list[str] = []
+    STACK_POLICY.validate(StackValidationArgs(list(resources)), lambda message, urn: found.append(message))
+    return found
+
+
+def policy_resources(recording: offline.Recording) -> list[PolicyResource]:
+    """The recorded resources as the policy engine hands them to a stack policy."""
+    made: dict[str, PolicyResource] = {}
+    for recorded in recording.resources:
+        made[recorded.name] = PolicyResource(
+            recorded.type,
+            recorded.inputs,
+            f"urn:{recorded.name}",
+            recorded.name,
+            _options(),
+            None,
+            made.get(recorded.parent or ""),
+            [made[name] for name in recorded.dependencies if name in made],
+            {},
+        )
+    return list(made.values())
+
+
+def all_violations(recording: offline.Recording, config: Mapping[str, Any] | None = None) -> list[str]:
+    found = [
+        message
+        for resource in recording.resources
+        for policy in RESOURCE_POLICIES
+        for message in resource_violations(policy.name, resource.type, resource.inputs, config)
+    ]
+    return found + stack_violations(policy_resources(recording))
+
+
+VALID_CONFIGS = {
+    "default": {},
+    "patterns": {
+        "deployments": [{"project": "infra", "stack": "review-*"}, {"project": "apps", "stack": "prod"}],
+        "environments": [{"project": "aws", "name": "team-*"}, {"project": "default", "name": "legacy"}],
+    },
+    "long-sessions": {
+        "role": {"maxSessionDuration": "4h", "policyArns": ["arn:aws:iam::aws:policy/PowerUserAccess"]},
+        "deployments": [{"project": "infra", "stack": "prod", "duration": "4h", "operations": ["update"]}],
+        "environments": [{"project": "aws", "name": "dev", "duration": "2h", "policyArns": []}],
+    },
+    "reused-provider": {"oidcProvider": {"arn": PROVIDER_ARN}, "environments": [{"project": "aws", "name": "dev"}]},
+}
+
+
+def test_the_shipped_dev_stack_passes_every_policy() -> None:
+    chain = certs.wire_certificates(certs.chain(1).leaf_first())
+    recording = offline.run_stack(offline.read_stack_config(PROJECT_DIR, "dev"), preview=False, certificates=chain)
+
+    assert all_violations(recording, {"allowedOrganizations": ["acme"]}) == []
+
+
+@pytest.mark.parametrize("values", VALID_CONFIGS.values(), ids=VALID_CONFIGS.keys())
+def test_what_the_program_declares_passes_every_policy(values: dict[str, Any]) -> None:
+    recording = run_component(settings(**values), existing_client_ids=["acme", "aws:acme"])
+
+    assert all_violations(recording) == []
+
+
+def role(statement_changes: Mapping[str, Any], drop: Sequence[str] = ()) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Sid": "Deployments",
+        "Effect": "Allow",
+        "Principal": {"Federated": PROVIDER_ARN},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {
+            "StringEquals": {"api.pulumi.com/oidc:aud": "acme"},
+            "StringLike": {"api.pulumi.com/oidc:sub": "pulumi:deploy:org:acme:project:infra:stack:prod:*"},
+        },
+        **statement_changes,
+    }
+    for key in drop:
+        del statement[key]
+    return {"assumeRolePolicy": json.dumps({"Version": "2012-10-17", "Statement": [statement]})}
+
+
+def role_violations(props: dict[str, Any], config: Mapping[str, Any] | None = None) -> list[str]:
+    return resource_violations("pulumi-oidc-role-trust", policies.ROLE, props, config)
+
+
+def test_a_narrow_role_passes() -> None:
+    assert role_violations(role({})) == []
+
+
+def test_string_like_on_aud_is_a_violation() -> None:
+    condition = {
+        "StringLike": {
+            "api.pulumi.com/oidc:aud": "acme*",
+            "api.pulumi.com/oidc:sub": "pulumi:deploy:org:acme:project:infra:stack:prod:*",
+        }
+    }
+
+    assert role_violations(role({"Condition": condition})) == [
+        "Deployments: api.pulumi.com/oidc:aud is not pinned with StringEquals",
+        "Deployments: api.pulumi.com/oidc:aud is matched with StringLike; use StringEquals, as Pulumi sends one "
+        "exact audience",
+    ]
+
+
+def test_no_sub_is_a_violation() -> None:
+    condition = {"StringEquals": {"api.pulumi.com/oidc:aud": "acme"}}
+
+    [violation] = role_violations(role({"Condition": condition}))
+
+    assert "no api.pulumi.com/oidc:sub condition" in violation
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "*",
+        "pulumi:deploy:org:acme:*",
+        "pulumi:deploy:org:acme:project:*",
+        "pulumi:environments:pulumi.organization.login:acme:currentEnvironment.name:*",
+        "pulumi:environments:org:acme:env:*",
+        "pulumi:deploy:org:*:project:infra:stack:prod:*",
+    ],
+)
+def test_wildcard_subjects_are_violations(subject: str) -> None:
+    condition = {
+        "StringEquals": {"api.pulumi.com/oidc:aud": "acme"},
+        "StringLike": {"api.pulumi.com/oidc:sub": subject},
+    }
+
+    [violation] = role_violations(role({"Condition": condition}))
+
+    assert subject in violation
+
+
+def test_org_wide_subjects_pass_when_the_pack_allows_them() -> None:
+    condition = {
+        "StringEquals": {"api.pulumi.com/oidc:aud": "acme"},
+        "StringLike": {"api.pulumi.com/oidc:sub": "pulumi:deploy:org:acme:*"},
+    }
+
+    assert role_violations(role({"Condition": condition}), {"allowOrgWideSubjects": True}) == []
+
+
+def test_a_foreign_organization_is_a_violation() -> None:
+    violations = role_violations(role({}), {"allowedOrganizations": ["contoso"]})
+
+    assert violations == [
+        "Deployments: api.pulumi.com/oidc:aud value 'acme' is not <org> or aws:<org> of an allowed organization",
+        "Deployments: sub 'pulumi:deploy:org:acme:project:infra:stack:prod:*' trusts organization 'acme', which is "
+        "not allowed (allowed: contoso)",
+    ]
+
+
+def test_any_other_action_is_a_violation() -> None:
+    [violation] = role_violations(role({"Action": ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"]}))
+
+    assert violation.startswith("Deployments: Action must be exactly sts:AssumeRoleWithWebIdentity")
+
+
+def test_roles_that_do_not_trust_pulumi_cloud_are_not_judged() -> None:
+    github = {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"}
+
+    assert role_violations(role({"Principal": github, "Condition": {}})) == []
+
+
+def provider_violations(props: dict[str, Any], config: Mapping[str, Any] | None = None) -> list[str]:
+    return resource_violations("pulumi-oidc-provider", policies.PROVIDER, props, config)
+
+
+def test_provider_with_bad_thumbprint_and_audience_is_a_violation() -> None:
+    props = {
+        "url": "https://api.pulumi.com/oidc",
+        "clientIdLists": ["acme", "Acme"],
+        "thumbprintLists": ["zz"],
+    }
+
+    assert provider_violations(props) == [
+        "thumbprint 'zz' is not a SHA-1 fingerprint (40 hex digits)",
+        "client ID 'Acme' is not <org> or aws:<org> of an allowed organization",
+    ]
+
+
+def test_provider_of_an_allowed_org_passes() -> None:
+    props = {"url": "https://api.pulumi.com/oidc", "clientIdLists": ["acme", "aws:acme"], "thumbprintLists": ["a" * 40]}
+
+    assert provider_violations(props, {"allowedOrganizations": ["acme"]}) == []
+
+
+def environment(oidc: dict[str, Any]) -> dict[str, Any]:
+    definition = {"values": {"aws": {"login": {"fn::open::aws-login": {"oidc": oidc}}}}}
+    return {"yaml": pulumi.StringAsset(esc.render(definition))}
+
+
+def test_environment_without_subject_attributes_or_duration_is_a_violation() -> None:
+    violations = resource_violations(
+        "pulumi-esc-aws-login", policies.ENVIRONMENT, environment({"roleArn": "arn", "sessionName": "s"})
+    )
+
+    assert len(violations) == 2
+    assert violations[0].startswith("values.aws.login: oidc sets no subjectAttributes")
+    assert violations[1].startswith("values.aws.login: oidc sets no duration, so aws-login asks for 2h")
+
+
+def test_session_longer_than_its_roles_maximum_is_a_violation() -> None:
+    values = {
+        "role": {"maxSessionDuration": "2h"},
+        "deployments": [
+            {"project": "infra", "stack": "prod", "duration": "2h", "source": {"repoUrl": "u", "branch": "b"}}
+        ],
+        "environments": [{"project": "aws", "name": "dev", "duration": "90m"}],
+    }
+    resources = policy_resources(run_component(settings(**values)))
+    assert stack_violations(resources) == []
+
+    [role_resource] = [r for r in resources if r.resource_type == policies.ROLE]
+    role_resource.props = {**role_resource.props, "maxSessionDuration": 3600}
+
+    assert stack_violations(resources) == [
+        "pulumi-cloud-deploy-infra/prod asks for a 2h session of role pulumi-cloud-role, whose maxSessionDuration "
+        "is 3600 seconds: STS would refuse it",
+        "pulumi-cloud-env-aws/dev asks for a 1h30m session of role pulumi-cloud-role, whose maxSessionDuration is "
+        "3600 seconds: STS would refuse it",
+    ]
+
+
+def test_environment_without_duration_counts_as_two_hours() -> None:
+    role_resource = PolicyResource(policies.ROLE, {"name": "ci"}, "urn:role", "ci", _options(), None, None, [], {})
+    env = environment({"roleArn": "arn:aws:iam::123456789012:role/ci", "sessionName": "s"})
+    env_resource = PolicyResource(policies.ENVIRONMENT, env, "urn:env", "env", _options(), None, None, [], {})
+
+    [violation] = stack_violations([role_resource, env_resource])
+
+    assert violation.startswith("env asks for a 2h session of role ci")
+
+
+def test_every_policy_is_exported_with_a_unique_name() -> None:
+    names = [policy.name for policy in policies.POLICIES]
+
+    assert len(names) == len(set(names)) == 4
