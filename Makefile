@@ -5,10 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: plan test lint types unit format clean
+.PHONY: plan docs test lint types unit format clean
 
 plan: $(INSTALLED)
 	$(BIN)/python -m oidc plan --stack $(STACK)
+
+# Regenerate README.md's config reference and outputs tables from Pulumi.yaml and oidc/docs.py.
+docs: $(INSTALLED)
+	$(BIN)/python -m oidc.docs
 
 test: lint types unit
 
