@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: plan docs test lint types unit format clean
+.PHONY: plan docs test test-min lint types unit format clean
 
 plan: $(INSTALLED)
 	$(BIN)/python -m oidc plan --stack $(STACK)
@@ -26,6 +26,15 @@ types: $(INSTALLED)
 unit: $(INSTALLED)
 	$(BIN)/python -m pytest
 
+# The suite against the lowest versions requirements.txt allows (requirements-min.txt), in .venv-min.
+test-min: .venv-min/.installed
+	.venv-min/bin/python -m pytest -p no:cacheprovider
+
+.venv-min/.installed: requirements-min.txt requirements-dev.txt
+	test -x .venv-min/bin/python || $(PYTHON) -m venv .venv-min
+	.venv-min/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-min.txt -r requirements-dev.txt
+	touch $@
+
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -36,4 +45,4 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 	touch $@
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-min .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -321,10 +321,13 @@ def read_stack_config(directory: Path, stack: str) -> StackConfig:
 
     values: dict[str, Any] = {}
     for key, declared in _config_section(project_file, project_path).items():
+        own = qualified(key).startswith(f"{project}:")
         if not isinstance(declared, dict):
             values[qualified(key)] = declared
-        elif "value" in declared or "default" in declared:
-            values[qualified(key)] = declared.get("value", declared.get("default"))
+        elif "value" in declared:
+            values[qualified(key)] = declared["value"]
+        elif "default" in declared and own:  # Pulumi gives defaults to the project's own keys only
+            values[qualified(key)] = declared["default"]
 
     stack_path = directory / f"Pulumi.{stack}.yaml"
     stack_file = _load_yaml(stack_path) or {}

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from oidc import cli
 from tests.conftest import PROJECT_DIR
@@ -196,8 +197,10 @@ def test_a_secure_value_the_program_reads_cannot_be_planned(capsys: pytest.Captu
 
 
 def test_project_config_defaults_apply(capsys: pytest.CaptureFixture[str], project: Path) -> None:
-    with (project / "Pulumi.yaml").open("a") as pulumi_yaml:
-        pulumi_yaml.write("config:\n  trustPolicyMaxChars:\n    type: integer\n    default: 4096\n")
+    declared = yaml.safe_load((project / "Pulumi.yaml").read_text())
+    declared["config"]["trustPolicyMaxChars"]["default"] = 4096
+    declared["config"]["aws:region"] = {"default": "eu-west-1"}
+    (project / "Pulumi.yaml").write_text(yaml.safe_dump(declared, sort_keys=False))
     write_stack(
         project,
         "dev",
@@ -206,8 +209,10 @@ def test_project_config_defaults_apply(capsys: pytest.CaptureFixture[str], proje
 
     code, out, _ = plan(capsys, "--json", "--cwd", str(project))
 
+    report = json.loads(out)
     assert code == 0
-    assert json.loads(out)["trustPolicy"]["maxChars"] == 4096
+    assert report["trustPolicy"]["maxChars"] == 4096
+    assert "aws:region" not in report["config"]  # Pulumi applies defaults to the project's own keys only
 
 
 def test_python_dash_m_oidc_plan_runs_the_project_in_the_current_folder() -> None:
