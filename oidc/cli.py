@@ -22,7 +22,6 @@ from typing import Any, TextIO
 
 import jwt
 import pulumi
-from pulumi.output import Unknown
 
 from oidc import explain, offline
 from oidc.settings import ConfigError, Settings, load_settings
@@ -75,14 +74,16 @@ def plan_report(config: offline.StackConfig, recording: offline.Recording) -> di
     providers = recording.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     if providers:
         provider_inputs = providers[0].inputs
-        thumbprints = provider_inputs.get("thumbprintLists")
+        # Offline, the issuer's chain is never read: "auto" thumbprints stay unknown.
+        auto = settings.oidc_provider.thumbprints == "auto"
+        thumbprints = DEPLOY_TIME if auto else offline.plain(provider_inputs.get("thumbprintLists")) or []
         provider: dict[str, Any] = {
             "created": True,
             "name": providers[0].name,
             "protected": providers[0].protect,
             "url": provider_inputs["url"],
             "clientIds": offline.plain(provider_inputs["clientIdLists"]),
-            "thumbprints": DEPLOY_TIME if isinstance(thumbprints, Unknown) else offline.plain(thumbprints) or [],
+            "thumbprints": thumbprints,
         }
     else:
         provider = {

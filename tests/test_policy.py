@@ -102,7 +102,8 @@ def test_the_shipped_dev_stack_passes_every_policy() -> None:
 
 @pytest.mark.parametrize("values", VALID_CONFIGS.values(), ids=VALID_CONFIGS.keys())
 def test_what_the_program_declares_passes_every_policy(values: dict[str, Any]) -> None:
-    recording = run_component(settings(**values), existing_client_ids=["acme", "aws:acme"])
+    chain = certs.wire_certificates(certs.chain(1).leaf_first())
+    recording = run_component(settings(**values), existing_client_ids=["acme", "aws:acme"], certificates=chain)
 
     assert all_violations(recording) == []
 
@@ -255,7 +256,7 @@ def test_session_longer_than_its_roles_maximum_is_a_violation() -> None:
         "environments": [{"project": "aws", "name": "dev", "duration": "90m"}],
     }
     resources = policy_resources(run_component(settings(**values)))
-    assert stack_violations(resources) == []
+    assert sorted(stack_violations(resources)) == []
 
     [role_resource] = [r for r in resources if r.resource_type == policies.ROLE]
     role_resource.props = {**role_resource.props, "maxSessionDuration": 3600}
