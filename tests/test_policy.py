@@ -256,12 +256,12 @@ def test_session_longer_than_its_roles_maximum_is_a_violation() -> None:
         "environments": [{"project": "aws", "name": "dev", "duration": "90m"}],
     }
     resources = policy_resources(run_component(settings(**values)))
-    assert sorted(stack_violations(resources)) == []
+    assert stack_violations(resources) == []
 
     [role_resource] = [r for r in resources if r.resource_type == policies.ROLE]
     role_resource.props = {**role_resource.props, "maxSessionDuration": 3600}
 
-    assert stack_violations(resources) == [
+    assert sorted(stack_violations(resources)) == [
         "pulumi-cloud-deploy-infra/prod asks for a 2h session of role pulumi-cloud-role, whose maxSessionDuration "
         "is 3600 seconds: STS would refuse it",
         "pulumi-cloud-env-aws/dev asks for a 1h30m session of role pulumi-cloud-role, whose maxSessionDuration is "
