@@ -65,14 +65,30 @@ class PulumiCloudOidc(pulumi.ComponentResource):
     deployment_stacks: pulumi.Output[list[str]]
     environments: pulumi.Output[list[str]]
 
-    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        lookup_existing_provider: bool = True,
+    ) -> None:
+        """Declare everything ``settings`` asks for, under a component named ``name``.
+
+        A reused provider (``oidcProvider.arn``) is read from AWS first, to check that it lists every
+        audience the trust policy needs. ``lookup_existing_provider=False`` skips that read, for a
+        provider that another component of the same program creates: it does not exist yet in a
+        preview or the first update. Make this component depend on that one (``depends_on``), so
+        that its role is created after the provider its trust policy names.
+        """
         invoke_opts = _aws_invoke_options(opts)
         partition = aws.get_partition(opts=invoke_opts).partition
         provider_settings = settings.oidc_provider
         required_audiences = sorted({a.audience for a in trust.admissions(settings)})
         if provider_settings.arn is not None:
             provider_arn = provider_settings.arn
-            _check_existing_provider(provider_arn, required_audiences, invoke_opts)
+            if lookup_existing_provider:
+                _check_existing_provider(provider_arn, required_audiences, invoke_opts)
             client_ids = required_audiences
         else:
             account_id = aws.get_caller_identity(opts=invoke_opts).account_id

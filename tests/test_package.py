@@ -1,0 +1,455 @@
+from __future__ import annotations
+
+import json
+import select
+import subprocess
+import sys
+from typing import Any
+
+import grpc
+import pulumi
+import pytest
+import yaml
+from google.protobuf import empty_pb2
+from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.server import ComponentInitError
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+from oidc import component, docs, offline, package, settings
+from oidc.settings import ConfigError, load_settings
+from tests import certs
+from tests.conftest import PROJECT_DIR, raw_config
+
+TOKEN = "pulumi-aws-oidc:index:PulumiCloudOidc"
+OUTPUTS = [name for name, _ in docs.OUTPUTS]
+OUTPUT_ATTRIBUTES = (
+    "role_arn",
+    "role_name",
+    "oidc_provider_arn",
+    "audiences",
+    "trust_policy",
+    "deployment_stacks",
+    "environments",
+)
+EXISTING_ARN = "arn:aws:iam::210987654321:oidc-provider/api.pulumi.com/oidc"
+LOOKUP = "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider"
+
+ARGS: package.PulumiCloudOidcArgs = {
+    "organization": "acme",
+    "oidc_provider": {"audiences": ["other-org"], "protect": False},
+    "role": {
+        "name": "pulumi-cloud",
+        "path": "/ci/",
+        "policy_arns": ["arn:aws:iam::aws:policy/PowerUserAccess"],
+        "max_session_duration": "2h",
+        "tags": {"cost_center": "platform", "Team": "infra"},
+    },
+    "deployments": [
+        {
+            "project": "infra",
+            "stack": "prod",
+            "operations": ["preview", "update"],
+            "session_name": "deploy-prod",
+            "duration": "90m",
+            "source": {"repo_url": "https://github.com/acme/infra.git", "branch": "main", "repo_dir": "stacks"},
+        },
+        {"project": "infra", "stack": "*", "operations": ["preview"]},
+        {"project": "web", "stack": "dev", "manage_settings": False},
+    ],
+    "environments": [
+        {
+            "project": "aws",
+            "name": "dev",
+            "region": "eu-west-1",
+            "policy_arns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        },
+        {"project": "default", "name": "legacy"},
+    ],
+    "trust_policy_max_chars": 4096,
+}
+"""Every argument, in snake_case."""
+
+CONFIG: dict[str, Any] = {
+    "organization": "acme",
+    "oidcProvider": {"audiences": ["other-org"], "protect": False},
+    "role": {
+        "name": "pulumi-cloud",
+        "path": "/ci/",
+        "policyArns": ["arn:aws:iam::aws:policy/PowerUserAccess"],
+        "maxSessionDuration": "2h",
+        "tags": {"cost_center": "platform", "Team": "infra"},
+    },
+    "deployments": [
+        {
+            "project": "infra",
+            "stack": "prod",
+            "operations": ["preview", "update"],
+            "sessionName": "deploy-prod",
+            "duration": "90m",
+            "source": {"repoUrl": "https://github.com/acme/infra.git", "branch": "main", "repoDir": "stacks"},
+        },
+        {"project": "infra", "stack": "*", "operations": ["preview"]},
+        {"project": "web", "stack": "dev", "manageSettings": False},
+    ],
+    "environments": [
+        {
+            "project": "aws",
+            "name": "dev",
+            "region": "eu-west-1",
+            "policyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        },
+        {"project": "default", "name": "legacy"},
+    ],
+    "trustPolicyMaxChars": 4096,
+}
+"""The same, as the admin stack's config (and as another Pulumi language sends it)."""
+
+
+def schema() -> dict[str, Any]:
+    provider = ComponentProvider([package.PulumiCloudOidc], package.PACKAGE_NAME)
+    assert provider.schema is not None
+    parsed: dict[str, Any] = json.loads(provider.schema)
+    return parsed
+
+
+def shape(recording: offline.Recording) -> list[tuple[Any, ...]]:
+    """What a recording declared, comparable across runs (resources register in no fixed order)."""
+    return sorted(
+        (r.name, r.type, r.parent, r.protect, offline.plain(dict(r.inputs)), r.dependencies)
+        for r in recording.resources
+    )
+
+
+def run_typed(args: Any, **mock_options: Any) -> offline.Recording:
+    return offline.run_program(lambda: package.PulumiCloudOidc("pulumi-cloud", args), {}, **mock_options)
+
+
+def run_settings(config: dict[str, Any], **mock_options: Any) -> offline.Recording:
+    loaded = load_settings(raw_config(config))
+    return offline.run_program(lambda: component.PulumiCloudOidc("pulumi-cloud", loaded), {}, **mock_options)
+
+
+# --- the inferred schema --------------------------------------------------------------------
+
+
+def test_schema_has_the_component_under_the_existing_type_token() -> None:
+    inferred = schema()
+
+    assert inferred["name"] == "pulumi-aws-oidc"
+    assert list(inferred["resources"]) == [TOKEN]
+    assert component.TYPE == TOKEN
+    resource = inferred["resources"][TOKEN]
+    assert resource["isComponent"] is True
+    assert resource["description"].startswith("Lets Pulumi Deployments and Pulumi ESC assume one AWS role")
+
+
+def test_schema_inputs_are_the_config_keys_described_and_plain() -> None:
+    resource = schema()["resources"][TOKEN]
+
+    inputs = resource["inputProperties"]
+    assert list(inputs) == list(settings.KEYS)
+    assert resource["requiredInputs"] == ["organization"]
+    for name, prop in inputs.items():
+        assert prop.get("description"), name
+        assert prop["plain"] is True, name
+
+
+def test_schema_types_have_every_nested_config_key_described() -> None:
+    types = schema()["types"]
+
+    def properties(name: str) -> dict[str, Any]:
+        found: dict[str, Any] = types[f"pulumi-aws-oidc:index:{name}"]["properties"]
+        return found
+
+    nested = {prefix: [key.key for key in keys] for prefix, keys in docs.NESTED.items()}
+    assert list(properties("OidcProvider")) == [*nested["oidcProvider"], "lookup"]
+    assert list(properties("Role")) == nested["role"]
+    assert list(properties("Deployment")) == nested["deployments[]"]
+    assert list(properties("Environment")) == nested["environments[]"]
+    assert list(properties("GitSource")) == ["repoUrl", "branch", "repoDir"]
+    for type_name, spec in types.items():
+        assert spec.get("description"), type_name
+        for name, prop in spec["properties"].items():
+            assert prop.get("description"), f"{type_name}.{name}"
+
+
+def test_schema_marks_the_keys_config_requires_as_required() -> None:
+    types = schema()["types"]
+
+    def required(name: str) -> list[str]:
+        found: list[str] = types[f"pulumi-aws-oidc:index:{name}"].get("required", [])
+        return found
+
+    assert required("OidcProvider") == []
+    assert required("Role") == []
+    assert required("Deployment") == ["project", "stack"]
+    assert required("Environment") == ["name", "project"]
+    assert required("GitSource") == ["branch", "repoUrl"]
+
+
+def test_schema_outputs_are_the_stack_outputs_described() -> None:
+    resource = schema()["resources"][TOKEN]
+
+    assert list(resource["properties"]) == OUTPUTS
+    assert sorted(resource["required"]) == sorted(OUTPUTS)
+    for name, prop in resource["properties"].items():
+        assert prop.get("description"), name
+
+
+def test_provider_entry_point_serves_the_schema_over_grpc() -> None:
+    process = subprocess.Popen(
+        [sys.executable, str(PROJECT_DIR / "provider"), "127.0.0.1:1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd="/",
+    )
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        line = process.stdout.readline() if ready else b""
+        assert line.strip().isdigit(), f"the provider printed no port: {line!r}"
+        port = int(line)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = provider_pb2_grpc.ResourceProviderStub(channel)
+            served = json.loads(stub.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=30).schema)
+            info = stub.GetPluginInfo(empty_pb2.Empty(), timeout=30)
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+    assert served == schema()
+    assert info.version == "0.0.0"
+
+
+def test_plugin_manifest_runs_the_provider_in_the_repositorys_virtualenv() -> None:
+    manifest = yaml.safe_load((PROJECT_DIR / "provider" / "PulumiPlugin.yaml").read_text(encoding="utf-8"))
+
+    assert manifest["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "../.venv"}}
+    assert (PROJECT_DIR / "provider" / "__main__.py").is_file()
+    requirements = (PROJECT_DIR / "provider" / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    assert "-r ../requirements.txt" in requirements
+
+
+def test_provider_facing_module_keeps_its_annotations_as_types() -> None:
+    annotated = [
+        package.PulumiCloudOidc,
+        package.PulumiCloudOidcArgs,
+        package.OidcProvider,
+        package.Role,
+        package.Deployment,
+        package.GitSource,
+        package.Environment,
+    ]
+
+    for cls in annotated:
+        strings = [name for name, value in cls.__annotations__.items() if isinstance(value, str)]
+        assert strings == [], cls.__name__
+    assert package.PulumiCloudOidc.__init__.__annotations__["args"] is package.PulumiCloudOidcArgs
+
+
+# --- typed arguments from Python -------------------------------------------------------------
+
+
+def test_typed_args_declare_what_the_component_declares_for_the_same_config() -> None:
+    typed = run_typed(ARGS, certificates=certs.wire_certificates(certs.chain(1).leaf_first()))
+    direct = run_settings(CONFIG, certificates=certs.wire_certificates(certs.chain(1).leaf_first()))
+
+    assert shape(typed) == shape(direct)
+    assert [r.type for r in typed.resources].count("pulumiservice:index:Environment") == 2
+
+
+def test_typed_args_become_the_settings_the_config_loader_makes() -> None:
+    assert package.to_settings(ARGS) == load_settings(raw_config(CONFIG))
+
+
+def test_role_tag_keys_are_kept_as_given() -> None:
+    recording = run_typed(ARGS)
+
+    [role] = recording.of_type("aws:iam/role:Role")
+    assert role.inputs["tags"] == {"cost_center": "platform", "Team": "infra"}
+
+
+def test_outputs_are_outputs_with_the_declared_values() -> None:
+    seen: dict[str, Any] = {}
+
+    def program() -> None:
+        access = package.PulumiCloudOidc("pulumi-cloud", ARGS)
+        for name in OUTPUT_ATTRIBUTES:
+            seen[name] = getattr(access, name)
+        pulumi.export("values", pulumi.Output.all(**seen))
+
+    recording = offline.run_program(program, {})
+
+    assert all(isinstance(value, pulumi.Output) for value in seen.values())
+    values = recording.outputs["values"]
+    assert values["role_arn"] == "arn:aws:iam::123456789012:role/ci/pulumi-cloud"
+    assert values["role_name"] == "pulumi-cloud"
+    assert values["oidc_provider_arn"] == "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"
+    assert values["audiences"] == ["acme", "aws:acme", "other-org"]
+    assert values["deployment_stacks"] == ["acme/infra/prod"]
+    assert values["environments"] == ["acme/aws/dev", "acme/default/legacy"]
+    assert values["trust_policy"] == recording.named("pulumi-cloud-role").inputs["assumeRolePolicy"]
+
+
+def test_bad_args_raise_config_error_with_key_paths_and_declare_nothing() -> None:
+    bad: Any = {
+        "organization": "Acme",
+        "role": {"max_session_duration": "13h", "polcy_arns": []},
+        "deployments": [{"project": "infra", "stack": "prod", "duration": "1d", "source": {"branch": "main"}}],
+    }
+    recording = offline.Recording()
+
+    with pytest.raises(ConfigError) as raised:
+        offline.run_program(lambda: package.PulumiCloudOidc("pulumi-cloud", bad), {}, recording=recording)
+
+    paths = [issue.path for issue in raised.value.issues]
+    assert paths == [
+        "organization",
+        "role.polcyArns",
+        "role.maxSessionDuration",
+        "deployments[0].duration",
+        "deployments[0].source.repoUrl",
+    ]
+    assert recording.resources == []
+    assert recording.calls == []
+
+
+def test_bad_args_get_the_config_loaders_own_messages() -> None:
+    bad_args: Any = {"organization": "acme", "deployments": [{"project": "infra", "stack": "prod", "duration": "1d"}]}
+    bad_config = {"organization": "acme", "deployments": [{"project": "infra", "stack": "prod", "duration": "1d"}]}
+
+    with pytest.raises(ConfigError) as from_args:
+        package.to_settings(bad_args)
+    with pytest.raises(ConfigError) as from_config:
+        load_settings(raw_config(bad_config))
+
+    assert from_args.value.issues == from_config.value.issues
+    assert str(from_args.value) == str(from_config.value)
+
+
+def test_args_that_are_not_a_dict_are_an_error() -> None:
+    with pytest.raises(ConfigError) as raised:
+        package.to_settings("acme")  # type: ignore[arg-type]
+
+    assert [issue.path for issue in raised.value.issues] == ["args"]
+
+
+def test_an_output_argument_is_an_error_at_its_key_path_and_only_there() -> None:
+    recording = offline.Recording()
+
+    def program() -> None:
+        arn = pulumi.Output.from_input(EXISTING_ARN)
+        package.PulumiCloudOidc(
+            "pulumi-cloud",
+            {
+                "organization": "acme",
+                "oidc_provider": {"arn": arn, "lookup": False},  # type: ignore[typeddict-item]
+                "deployments": [{"project": "infra", "stack": pulumi.Output.from_input("prod")}],  # type: ignore[typeddict-item]
+            },
+        )
+
+    with pytest.raises(ConfigError) as raised:
+        offline.run_program(program, {}, recording=recording)
+
+    issues = raised.value.issues
+    assert [issue.path for issue in issues] == ["oidcProvider.arn", "deployments[0].stack"]
+    assert "got an Output" in issues[0].message
+    assert "oidc_provider_arn()" in issues[0].message
+    assert recording.resources == []
+
+
+def test_reused_provider_is_looked_up_by_default() -> None:
+    args: package.PulumiCloudOidcArgs = {
+        "organization": "acme",
+        "oidc_provider": {"arn": EXISTING_ARN},
+        "deployments": [{"project": "infra", "stack": "prod"}],
+    }
+
+    recording = run_typed(args, existing_client_ids=["acme", "aws:acme"])
+
+    assert (LOOKUP, {"arn": EXISTING_ARN}) in recording.calls
+
+
+def test_lookup_false_skips_reading_the_reused_provider_and_still_trusts_it() -> None:
+    args: package.PulumiCloudOidcArgs = {
+        "organization": "acme",
+        "oidc_provider": {"arn": EXISTING_ARN, "lookup": False},
+        "deployments": [{"project": "infra", "stack": "prod"}],
+    }
+
+    recording = run_typed(args, existing_client_ids=["nobody"])
+
+    assert LOOKUP not in [token for token, _ in recording.calls]
+    assert recording.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
+    policy = json.loads(recording.of_type("aws:iam/role:Role")[0].inputs["assumeRolePolicy"])
+    assert {s["Principal"]["Federated"] for s in policy["Statement"]} == {EXISTING_ARN}
+
+
+@pytest.mark.parametrize(
+    ("provider", "message"),
+    [
+        pytest.param({"lookup": False}, "only with oidcProvider.arn", id="without-arn"),
+        pytest.param({"arn": EXISTING_ARN, "lookup": "no"}, "expected true or false", id="not-a-bool"),
+    ],
+)
+def test_lookup_is_checked_with_the_other_arguments(provider: dict[str, Any], message: str) -> None:
+    bad: Any = {
+        "organization": "acme",
+        "oidc_provider": provider,
+        "deployments": [{"project": "infra", "stack": "no way"}],
+    }
+
+    with pytest.raises(ConfigError) as raised:
+        package.to_settings(bad)
+
+    issues = {issue.path: issue.message for issue in raised.value.issues}
+    assert set(issues) == {"oidcProvider.lookup", "deployments[0].stack"}
+    assert message in issues["oidcProvider.lookup"]
+
+
+def test_oidc_provider_arn_is_the_arn_the_created_provider_gets() -> None:
+    seen: dict[str, str] = {}
+
+    def program() -> None:
+        seen["computed"] = package.oidc_provider_arn()
+        created = package.PulumiCloudOidc(
+            "pulumi-cloud", {"organization": "acme", "deployments": [{"project": "infra", "stack": "prod"}]}
+        )
+        pulumi.export("created", created.oidc_provider_arn)
+
+    recording = offline.run_program(program, {}, partition="aws-us-gov", account_id="111122223333")
+
+    assert seen["computed"] == "arn:aws-us-gov:iam::111122223333:oidc-provider/api.pulumi.com/oidc"
+    assert recording.outputs["created"] == seen["computed"]
+
+
+# --- the component as another Pulumi language constructs it ---------------------------------
+
+
+def construct(inputs: dict[str, Any], **mock_options: Any) -> offline.Recording:
+    provider = ComponentProvider([package.PulumiCloudOidc], package.PACKAGE_NAME)
+    return offline.run_program(
+        lambda: provider.construct("pulumi-cloud", TOKEN, inputs, pulumi.ResourceOptions()), {}, **mock_options
+    )
+
+
+def test_component_provider_constructs_from_camel_case_inputs_what_the_component_declares() -> None:
+    remote = construct(CONFIG, certificates=certs.wire_certificates(certs.chain(1).leaf_first()))
+    direct = run_settings(CONFIG, certificates=certs.wire_certificates(certs.chain(1).leaf_first()))
+
+    assert shape(remote) == shape(direct)
+
+
+def test_component_provider_reports_bad_inputs_with_key_paths_and_declares_nothing() -> None:
+    recording = offline.Recording()
+    provider = ComponentProvider([package.PulumiCloudOidc], package.PACKAGE_NAME)
+    bad = {"organization": "acme", "deployments": [{"project": "infra", "stack": "prod", "duration": "13h"}]}
+
+    with pytest.raises(ComponentInitError) as raised:
+        offline.run_program(
+            lambda: provider.construct("pulumi-cloud", TOKEN, bad, pulumi.ResourceOptions()), {}, recording=recording
+        )
+
+    assert isinstance(raised.value.inner, ConfigError)
+    assert [issue.path for issue in raised.value.inner.issues] == ["deployments[0].duration"]
+    assert recording.resources == []
