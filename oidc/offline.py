@@ -34,6 +34,9 @@ from oidc.settings import namespace_values
 PLACEHOLDER_ACCOUNT = "123456789012"
 CERTIFICATE_TOKEN = "tls:index/getCertificate:getCertificate"
 SECRET = "[secret]"
+"""How a secure value is shown."""
+SECRET_PLACEHOLDER = "secret"
+"""What the program reads for a secure value it cannot decrypt offline: plain letters, valid wherever text is."""
 
 
 @dataclass(frozen=True)
@@ -264,7 +267,7 @@ class StackConfig:
     def project_secrets(self) -> list[str]:
         """Keys of the project namespace whose whole stack-file value is ``secure:``."""
         prefix = f"{self.project}:"
-        return [key for key in self.secret_keys if key.startswith(prefix) and self.values[key] == SECRET]
+        return [key for key in self.secret_keys if key.startswith(prefix) and self.values[key] == SECRET_PLACEHOLDER]
 
 
 def find_project(start: Path) -> Path:
@@ -292,10 +295,10 @@ def _config_section(document: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def _hide_secrets(value: Any) -> tuple[Any, bool]:
-    """``value`` with every ``{secure: ...}`` (at any depth) replaced by ``[secret]``; whether any was."""
+    """``value`` with every ``{secure: ...}`` (at any depth) replaced by the placeholder; whether any was."""
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return SECRET, True
+            return SECRET_PLACEHOLDER, True
         pairs = {key: _hide_secrets(item) for key, item in value.items()}
         return {key: item for key, (item, _) in pairs.items()}, any(hidden for _, hidden in pairs.values())
     if isinstance(value, list):
@@ -307,8 +310,8 @@ def _hide_secrets(value: Any) -> tuple[Any, bool]:
 def read_stack_config(directory: Path, stack: str) -> StackConfig:
     """Read the project's name and the stack's config, with the project's config defaults.
 
-    A ``secure:`` value cannot be decrypted offline: it is given to the program as
-    ``[secret]`` and its key is marked secret.
+    A ``secure:`` value cannot be decrypted offline: the program reads
+    :data:`SECRET_PLACEHOLDER` in its place, and its key is marked secret.
     """
     project_path = directory / "Pulumi.yaml"
     project_file = _load_yaml(project_path)

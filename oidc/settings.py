@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -551,19 +552,26 @@ def _role(reader: _Reader, value: Any) -> RoleSettings | None:
     )
 
 
+def _tag_text(text: str) -> bool:
+    """IAM's tag alphabet: Unicode letters, digits and spaces, and ``_ . : / = + - @``."""
+    return all(unicodedata.category(c)[0] in "LNZ" or c in "_.:/=+-@" for c in text)
+
+
 def _tags(reader: _Reader, value: Any) -> dict[str, str]:
-    allowed = f"expected a map of up to {MAX_ROLE_TAGS} tags: keys of 1 to 128 characters, string values of up to 256"
+    allowed = (
+        f"expected a map of up to {MAX_ROLE_TAGS} tags: keys of 1 to 128 characters (not starting with 'aws:'), "
+        "string values of up to 256, both of letters, digits, spaces and _.:/=+-@"
+    )
     if not isinstance(value, dict) or len(value) > MAX_ROLE_TAGS:
         reader.fail("role.tags", value, allowed)
         return {}
     tags: dict[str, str] = {}
     for key, tag in value.items():
-        if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
-            reader.fail(f"role.tags.{key}", tag, f"{allowed}; keys may not start with 'aws:'")
-        elif not isinstance(tag, str) or len(tag) > 256:
-            reader.fail(f"role.tags.{key}", tag, allowed)
-        else:
+        key_ok = 1 <= len(key) <= 128 and not key.lower().startswith("aws:") and _tag_text(key)
+        if key_ok and isinstance(tag, str) and len(tag) <= 256 and _tag_text(tag):
             tags[key] = tag
+        else:
+            reader.fail(f"role.tags.{key}", tag, allowed)
     return tags
 
 

@@ -9,6 +9,7 @@ resources and the component have no CloudFormation counterpart and are left out.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -84,7 +85,10 @@ def template(resources: Iterable[offline.RecordedResource]) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for resource in recorded:
         if resource.type == PROVIDER:
-            entry: dict[str, Any] = {"Type": "AWS::IAM::OIDCProvider", "Properties": provider_properties(resource.inputs)}
+            entry: dict[str, Any] = {
+                "Type": "AWS::IAM::OIDCProvider",
+                "Properties": provider_properties(resource.inputs),
+            }
         elif resource.type == ROLE:
             role_name = resource.outputs.get("name")
             policy_arns = [str(a.inputs["policyArn"]) for a in attachments if a.inputs.get("role") == role_name]
@@ -114,10 +118,15 @@ class Finding:
         return f"{self.rule} {'/'.join(str(p) for p in self.path)}: {self.message}"
 
 
+@functools.cache
+def _runner() -> cfnlint.api.Runner:
+    """cfn-lint's runner with its rules loaded, which takes most of a run: built once."""
+    return cfnlint.api.Runner(cfnlint.api.ConfigMixIn(regions=REGIONS, include_checks=["I"]))
+
+
 def lint(document: Mapping[str, Any]) -> list[Finding]:
     """cfn-lint's findings on ``document``: errors, warnings and informational ones."""
-    matches = cfnlint.api.lint(
-        json.dumps(document, indent=2),
-        config=cfnlint.api.ManualArgs(regions=REGIONS, include_checks=["I"]),
-    )
+    template, matches = cfnlint.api.decode_str(json.dumps(document, indent=2))
+    if not matches and template is not None:
+        matches = list(_runner().validate_template(template))
     return [Finding(m.rule.id, m.message, tuple(getattr(m, "path", None) or ())) for m in matches]

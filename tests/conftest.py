@@ -31,3 +31,16 @@ def raw_config(values: dict[str, Any]) -> dict[str, str]:
 def project_config(values: dict[str, Any], project: str = "pulumi-aws-oidc") -> dict[str, Any]:
     """Config keys of the project namespace, qualified as the stack file would give them."""
     return {f"{project}:{key}": value for key, value in values.items()}
+
+
+# Hypothesis profiles: "default" keeps `make test` fast; "ci" runs more examples and is loaded
+# when CI is set (as CI does); HYPOTHESIS_PROFILE names another registered profile.
+import os  # noqa: E402
+
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+hypothesis_settings.register_profile(
+    "default", hypothesis_settings.get_profile("default"), max_examples=100, deadline=None
+)
+hypothesis_settings.register_profile("ci", hypothesis_settings.get_profile("ci"), max_examples=500, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
