@@ -241,3 +241,12 @@ def test_template_prompts_for_organization_and_aws_region() -> None:
     assert prompts["aws:region"]["default"] == "us-west-2"
     assert "default" not in prompts["organization"]
     assert all(prompt.get("description") for prompt in prompts.values())
+
+
+def test_the_template_prompts_make_a_deployable_stack() -> None:
+    prompts = docs.template_prompts(PROJECT)
+    answers = {key: prompt["default"] for key, prompt in prompts.items() if ":" not in key and "default" in prompt}
+
+    loaded = load_settings({**answers, "organization": "acme"})
+
+    assert loaded.environments or loaded.deployments
