@@ -99,6 +99,8 @@ class Subject:
     operation: str | None = None
     pinned: bool = True
     """ESC only: ``False`` for the default subject (no ``subjectAttributes``)."""
+    attributes: tuple[str, ...] = ()
+    """ESC only: the ``subjectAttributes`` the subject names, in order."""
 
     @property
     def audience(self) -> str | None:
@@ -114,25 +116,27 @@ _DEPLOY_SUBJECT = re.compile(
     r"^pulumi:deploy:org:(?P<org>[^:]+):project:(?P<project>[^:]+):stack:(?P<stack>[^:]+)"
     r":operation:(?P<operation>[^:]+):scope:write$"
 )
-_ESC_PINNED_SUBJECT = re.compile(
-    rf"^pulumi:environments:pulumi\.organization\.login:(?P<org>[^:]+):{re.escape(ESC_SUBJECT_ATTRIBUTE)}:(?P<env>[^:]+)$"
+_ESC_ATTRIBUTES_SUBJECT = re.compile(
+    r"^pulumi:environments:pulumi\.organization\.login:(?P<org>[^:]+)(?P<pairs>(?::[^:]+:[^:]+)+)$"
 )
 _ESC_DEFAULT_SUBJECT = re.compile(r"^pulumi:environments:org:(?P<org>[^:]+):env:(?P<env>[^:]+)$")
 
 
-def _environment(org: str, path: str, pinned: bool) -> Subject:
-    if path == "<yaml>":
-        return Subject("environments", org, None, None, pinned=pinned)
+def _environment(org: str, path: str | None, pinned: bool, attributes: tuple[str, ...] = ()) -> Subject:
+    if path is None or path == "<yaml>":
+        return Subject("environments", org, None, None, pinned=pinned, attributes=attributes)
     project, _, name = path.rpartition("/")
-    return Subject("environments", org, project or LEGACY_ESC_PROJECT, name, pinned=pinned)
+    return Subject("environments", org, project or LEGACY_ESC_PROJECT, name, pinned=pinned, attributes=attributes)
 
 
 def parse_subject(sub: str) -> Subject | None:
     """Read a Deployments or ESC subject; ``None`` for any other form."""
     if match := _DEPLOY_SUBJECT.fullmatch(sub):
         return Subject("deployments", match["org"], match["project"], match["stack"], match["operation"])
-    if match := _ESC_PINNED_SUBJECT.fullmatch(sub):
-        return _environment(match["org"], match["env"], pinned=True)
+    if match := _ESC_ATTRIBUTES_SUBJECT.fullmatch(sub):
+        parts = match["pairs"][1:].split(":")
+        values = dict(zip(parts[::2], parts[1::2], strict=True))
+        return _environment(match["org"], values.get(ESC_SUBJECT_ATTRIBUTE), True, tuple(parts[::2]))
     if match := _ESC_DEFAULT_SUBJECT.fullmatch(sub):
         return _environment(match["org"], match["env"], pinned=False)
     return None

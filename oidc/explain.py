@@ -113,12 +113,21 @@ def hints(settings: Settings, token_claims: Mapping[str, Any]) -> list[str]:
             )
         else:
             found.append(f"organization: the token comes from {subject.org!r}; this stack trusts only {org!r}")
-    if not subject.pinned:
+    fix = (
+        "set 'subjectAttributes: [currentEnvironment.name]' in the environment's fn::open::aws-login oidc "
+        "block (environments this program writes already do)"
+    )
+    if not subject.pinned and subject.project is None:
         found.append(
-            f"subject: {sub!r} is the default subject of an environment imported into a stack's config "
-            "(the same for every environment); add 'subjectAttributes: [currentEnvironment.name]' to the "
-            "environment's fn::open::aws-login oidc block so the token names it (environments this "
-            "program writes already do)"
+            f"subject: {sub!r} is the default subject of an environment imported into a stack's config, the same "
+            f"for every environment; {fix}"
+        )
+    elif not subject.pinned:
+        found.append(f"subject: {sub!r} is the default subject of an environment without subjectAttributes; {fix}")
+    elif subject.kind == "environments" and subject.attributes != (claims.ESC_SUBJECT_ATTRIBUTE,):
+        found.append(
+            f"subject: the environment sets subjectAttributes {list(subject.attributes)}, but the trusted subjects "
+            f"name exactly [{claims.ESC_SUBJECT_ATTRIBUTE}]; {fix}"
         )
     audience = _audience(token_claims.get("aud"))
     if audience is not None and subject.audience is not None and audience != subject.audience:
@@ -127,7 +136,7 @@ def hints(settings: Settings, token_claims: Mapping[str, Any]) -> list[str]:
             "Deployments tokens carry the bare organization, ESC tokens 'aws:<org>', except environments of "
             "the legacy 'default' project, which carry the bare organization"
         )
-    if subject.org == org:
+    if subject.org == org and subject.pinned:
         found.extend(_listing_hints(settings, subject))
     return found
 

@@ -113,17 +113,27 @@ def test_default_issuer_and_operations() -> None:
         ),
         (
             "pulumi:environments:pulumi.organization.login:acme:currentEnvironment.name:aws/dev",
-            claims.Subject("environments", "acme", "aws", "dev"),
+            claims.Subject("environments", "acme", "aws", "dev", attributes=("currentEnvironment.name",)),
         ),
         (
             "pulumi:environments:pulumi.organization.login:acme:currentEnvironment.name:legacy",
-            claims.Subject("environments", "acme", "default", "legacy"),
+            claims.Subject("environments", "acme", "default", "legacy", attributes=("currentEnvironment.name",)),
         ),
         (
             "pulumi:environments:org:acme:env:aws/dev",
             claims.Subject("environments", "acme", "aws", "dev", pinned=False),
         ),
         ("pulumi:environments:org:acme:env:<yaml>", claims.Subject("environments", "acme", None, None, pinned=False)),
+        (
+            "pulumi:environments:pulumi.organization.login:acme:currentEnvironment.name:aws/dev:pulumi.user.login:bob",
+            claims.Subject(
+                "environments", "acme", "aws", "dev", attributes=("currentEnvironment.name", "pulumi.user.login")
+            ),
+        ),
+        (
+            "pulumi:environments:pulumi.organization.login:acme:rootEnvironment.name:aws/base",
+            claims.Subject("environments", "acme", None, None, attributes=("rootEnvironment.name",)),
+        ),
         ("repo:acme/infra:ref:refs/heads/main", None),
         ("pulumi:deploy:org:acme:project:infra:stack:prod", None),
     ],

@@ -124,6 +124,31 @@ def test_hint_yaml_subject_means_subject_attributes_are_missing(
     assert "subjectAttributes: [currentEnvironment.name]" in hint
 
 
+def test_hint_environment_opened_without_subject_attributes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    [hint] = hints_for(project, capsys, "aws:contoso", "pulumi:environments:org:contoso:env:aws/dev")
+
+    assert hint.startswith("subject: 'pulumi:environments:org:contoso:env:aws/dev' is the default subject of an")
+    assert "without subjectAttributes" in hint
+
+
+def test_hint_environment_with_other_subject_attributes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    [hint] = hints_for(project, capsys, "aws:contoso", AWS_DEV + ":pulumi.user.login:bob")
+
+    assert hint.startswith(
+        "subject: the environment sets subjectAttributes ['currentEnvironment.name', 'pulumi.user.login'], but the "
+        "trusted subjects name exactly [currentEnvironment.name]"
+    )
+
+
+def test_hint_subject_of_no_pulumi_form(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hints = hints_for(project, capsys, "contoso", "repo:contoso/infra:ref:refs/heads/main")
+
+    assert hints == [
+        "subject: 'repo:contoso/infra:ref:refs/heads/main' is neither a Pulumi Deployments subject "
+        "(pulumi:deploy:org:...) nor an ESC subject (pulumi:environments:...)"
+    ]
+
+
 def test_hint_token_of_another_issuer(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     hints = hints_for(project, capsys, "contoso", PROD_UPDATE, "--iss", "https://api.pulumi.com/oidc/v2")
 
