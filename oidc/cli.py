@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,7 +24,7 @@ from typing import Any, TextIO
 import jwt
 import pulumi
 
-from oidc import explain, offline
+from oidc import component, explain, offline
 from oidc.settings import ConfigError, Settings, load_settings
 
 EXIT_OK = 0
@@ -65,12 +66,11 @@ def _resource_order(resource: offline.RecordedResource) -> tuple[bool, str, str]
     return (resource.parent is not None, resource.type, resource.name)
 
 
-def plan_report(config: offline.StackConfig, recording: offline.Recording) -> dict[str, Any]:
+def plan_report(evaluated: Evaluated) -> dict[str, Any]:
     """Everything ``plan`` shows, as one JSON-ready document."""
-    settings = load_settings(config.project_values)
+    config, recording, settings = evaluated.config, evaluated.recording, evaluated.settings
     resources = sorted(recording.resources, key=_resource_order)
-    role = next(r for r in resources if r.type == "aws:iam/role:Role")
-    policy_json = str(role.inputs["assumeRolePolicy"])
+    policy_json = evaluated.trust_policy
     providers = recording.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     if providers:
         provider_inputs = providers[0].inputs
@@ -217,27 +217,55 @@ class StackError(Exception):
     """The stack cannot be evaluated: its files are missing or its config is invalid."""
 
 
-def evaluate_stack(stack: str, directory: Path) -> tuple[offline.StackConfig, offline.Recording]:
+@dataclass(frozen=True)
+class Evaluated:
+    """A stack evaluated offline: its config, what the program declared, and the trust policy."""
+
+    config: offline.StackConfig
+    recording: offline.Recording
+    settings: Settings
+    role: offline.RecordedResource
+
+    @property
+    def trust_policy(self) -> str:
+        return str(self.role.inputs["assumeRolePolicy"])
+
+
+def evaluate_stack(stack: str, directory: Path) -> Evaluated:
     """Read the stack's config and run the program offline; :class:`StackError` says what is wrong."""
     try:
         config = offline.read_stack_config(offline.find_project(directory), stack)
         problems = [f"  - {key}: a secure value; it cannot be decrypted offline" for key in config.project_secrets]
         if problems:
             raise StackError(f"Pulumi.{stack}.yaml: invalid config:\n" + "\n".join(problems))
-        return config, offline.run_stack(config, preview=True)
+        recording = offline.run_stack(config, preview=True)
     except offline.StackFileError as error:
         raise StackError(f"error: {error}") from None
     except (ConfigError, pulumi.RunError) as error:
         raise StackError(f"Pulumi.{stack}.yaml: {error}") from None
+    components = {r.name for r in recording.resources if r.type == component.TYPE}
+    roles = [r for r in recording.of_type("aws:iam/role:Role") if r.parent in components]
+    if len(roles) != 1:
+        raise StackError(
+            f"error: {config.directory} declares {len(components)} {component.TYPE} components; plan and explain "
+            "evaluate a program that declares exactly one, as this project's __main__.py does"
+        )
+    try:
+        settings = load_settings(config.project_values)
+    except ConfigError as error:  # a program that builds its component from something else than its config
+        raise StackError(
+            f"error: the component of {config.directory} is not built from the stack's config, which says: {error}"
+        ) from None
+    return Evaluated(config, recording, settings, roles[0])
 
 
 def plan(stack: str, as_json: bool, directory: Path) -> int:
     try:
-        config, recording = evaluate_stack(stack, directory)
+        evaluated = evaluate_stack(stack, directory)
     except StackError as error:
         print(error, file=sys.stderr)
         return EXIT_INVALID
-    report = plan_report(config, recording)
+    report = plan_report(evaluated)
     print(json.dumps(report, indent=2) if as_json else render_text(report), end="" if not as_json else "\n")
     return EXIT_OK
 
@@ -248,13 +276,15 @@ class InputError(Exception):
 
 def read_token(source: str | None, stdin: TextIO) -> tuple[str, str]:
     """The raw token and where it came from: a file, ``-`` for stdin, or ``$PULUMI_OIDC_TOKEN``."""
-    if source == "-":
-        return stdin.read().strip(), "standard input"
-    if source is not None:
-        try:
+    try:
+        if source == "-":
+            return stdin.read().strip(), "standard input"
+        if source is not None:
             return Path(source).read_text(encoding="utf-8").strip(), source
-        except OSError as error:
-            raise InputError(f"cannot read the token file {source}: {error.strerror}") from None
+    except OSError as error:
+        raise InputError(f"cannot read the token file {source}: {error.strerror}") from None
+    except UnicodeError:
+        raise InputError(f"the token from {'standard input' if source == '-' else source} is not text") from None
     token = os.environ.get(TOKEN_VARIABLE)
     if not token:
         raise InputError(
@@ -267,7 +297,7 @@ def decode_token(token: str) -> dict[str, Any]:
     """The token's claims, decoded without verifying its signature (``explain`` judges, it does not trust)."""
     try:
         decoded = jwt.decode(token, options={"verify_signature": False})
-    except jwt.InvalidTokenError as error:
+    except (jwt.InvalidTokenError, UnicodeError, ValueError) as error:
         raise InputError(f"not a JWT: {error}") from None
     return dict(decoded)
 
@@ -325,8 +355,8 @@ def render_explanation(report: dict[str, Any]) -> str:
         lines = [f"Claims given with {token['source']}"]
     rows = [(key, _show(token[key])) for key in ("iss", "aud", "sub") if token[key] is not None]
     if token["exp"] is not None:
-        status = "expired: STS refuses it whatever the policy says" if token["expired"] else "not expired"
-        rows.append(("exp", f"{token['exp']} ({status})"))
+        statuses = {True: " (expired: STS refuses it whatever the policy says)", False: " (not expired)", None: ""}
+        rows.append(("exp", f"{token['exp']}{statuses[token['expired']]}"))
     lines += [*_pairs(rows), ""]
     policy = f"the trust policy of stack {report['stack']}"
     if report["decision"] == "ALLOW":
@@ -343,19 +373,29 @@ def render_explanation(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def explain_command(args: argparse.Namespace, stdin: TextIO) -> int:
+def _usage_problem(args: argparse.Namespace) -> str | None:
     if (args.aud is None) != (args.sub is None):
-        print("error: --aud and --sub go together", file=sys.stderr)
-        return EXIT_USAGE
+        return "--aud and --sub go together"
     if args.aud is not None and args.token is not None:
-        print("error: give either --token or --aud and --sub, not both", file=sys.stderr)
+        return "give either --token or --aud and --sub, not both"
+    if args.iss is not None and args.aud is None:
+        return "--iss goes with --aud and --sub; a token carries its own issuer"
+    if args.token == "":
+        return "--token needs a file name, or - for standard input"
+    return None
+
+
+def explain_command(args: argparse.Namespace, stdin: TextIO) -> int:
+    problem = _usage_problem(args)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        config, recording = evaluate_stack(args.stack, args.cwd)
+        evaluated = evaluate_stack(args.stack, args.cwd)
     except StackError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
-    settings = load_settings(config.project_values)
+    settings = evaluated.settings
     if args.aud is not None:
         token_claims: dict[str, Any] = {"iss": args.iss or settings.issuer, "aud": args.aud, "sub": args.sub}
         source = "--aud and --sub" + ("" if args.iss else ", iss taken as the configured issuer")
@@ -366,9 +406,9 @@ def explain_command(args: argparse.Namespace, stdin: TextIO) -> int:
         except InputError as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_USAGE
-    role = next(r for r in recording.resources if r.type == "aws:iam/role:Role")
-    document = json.loads(str(role.inputs["assumeRolePolicy"]))
-    report = explain_report(settings, document, token_claims, source, stack=config.stack, decoded=args.aud is None)
+    document = json.loads(evaluated.trust_policy)
+    stack = evaluated.config.stack
+    report = explain_report(settings, document, token_claims, source, stack=stack, decoded=args.aud is None)
     print(json.dumps(report, indent=2) if args.json else render_explanation(report), end="" if not args.json else "\n")
     return EXIT_OK if report["decision"] == "ALLOW" else EXIT_DENY
 

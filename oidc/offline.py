@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import runpy
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -217,9 +218,10 @@ def run_program(
     """
     recording = Recording() if recording is None else recording
     offline = OfflineMocks(recording, **mock_options)
-    logger = logging.getLogger(f"oidc.offline.{id(recording)}")
+    logger = logging.getLogger("oidc.offline")
     logger.propagate = False
-    logger.addHandler(_WarningHandler(recording))
+    handler = _WarningHandler(recording)
+    logger.addHandler(handler)
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         offline, project=project, stack=stack, preview=preview, logger=logger, monitor=_RecordingMonitor(offline)
@@ -237,7 +239,10 @@ def run_program(
 
         return collect()
 
-    _sync_await(run_pulumi_func(body))
+    try:
+        _sync_await(run_pulumi_func(body))
+    finally:
+        logger.removeHandler(handler)
     return recording
 
 
@@ -265,9 +270,8 @@ class StackConfig:
 
     @property
     def project_secrets(self) -> list[str]:
-        """Keys of the project namespace whose whole stack-file value is ``secure:``."""
-        prefix = f"{self.project}:"
-        return [key for key in self.secret_keys if key.startswith(prefix) and self.values[key] == SECRET_PLACEHOLDER]
+        """Keys of the project namespace that hold a ``secure:`` value, at any depth: the program reads them."""
+        return [key for key in self.secret_keys if key.startswith(f"{self.project}:")]
 
 
 def find_project(start: Path) -> Path:
@@ -278,9 +282,26 @@ def find_project(start: Path) -> Path:
     raise StackFileError(f"no Pulumi.yaml in {start} or any folder above it")
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML as Pulumi reads it (1.2): only true/false are booleans, and dates stay text."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"}
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12Loader)
     except FileNotFoundError:
         raise StackFileError(f"{path} does not exist") from None
     except yaml.YAMLError as error:

@@ -111,7 +111,9 @@ def test_unreadable_stack_file_is_an_error_without_a_traceback(
     assert "Traceback" not in err
 
 
-def test_nested_secure_values_are_hidden_and_planned(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+def test_a_secure_value_nested_in_the_programs_config_cannot_be_planned(
+    capsys: pytest.CaptureFixture[str], project: Path
+) -> None:
     write_stack(
         project,
         "tags",
@@ -126,11 +128,53 @@ config:
 """,
     )
 
-    code, out, _ = plan(capsys, "--stack", "tags", "--json", "--cwd", str(project))
+    code, out, err = plan(capsys, "--stack", "tags", "--cwd", str(project))
+
+    assert code == 1
+    assert out == ""
+    assert "pulumi-aws-oidc:role: a secure value; it cannot be decrypted offline" in err
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("2024-01-01", "2024-01-01"), ("on", "on"), ("yes", "yes"), ("true", True)],
+)
+def test_stack_files_are_read_as_yaml_1_2(
+    capsys: pytest.CaptureFixture[str], project: Path, value: str, shown: object
+) -> None:
+    write_stack(
+        project,
+        "yaml12",
+        f"config:\n  aws:profile: {value}\n  pulumi-aws-oidc:organization: acme\n"
+        "  pulumi-aws-oidc:environments: [{project: aws, name: dev}]\n",
+    )
+
+    code, out, _ = plan(capsys, "--stack", "yaml12", "--json", "--cwd", str(project))
 
     assert code == 0
-    assert json.loads(out)["config"]["pulumi-aws-oidc:role"] == "[secret]"
-    assert "c2VjcmV0" not in out
+    assert json.loads(out)["config"]["aws:profile"] == shown
+
+
+def test_another_program_is_refused_without_a_traceback(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: other\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text("import pulumi\npulumi.export('x', 1)\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  other:organization: acme\n  other:environments: []\n")
+
+    code, _, err = plan(capsys, "--cwd", str(tmp_path))
+
+    assert code == 1
+    assert "declares 0 pulumi-aws-oidc:index:PulumiCloudOidc components" in err
+
+
+@pytest.mark.parametrize("command", [["plan"], ["explain", "--aud", "acme", "--sub", "x"]])
+def test_commands_leave_stderr_empty(command: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "oidc", *command], cwd=PROJECT_DIR, capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode in {0, 1}
+    assert result.stdout
+    assert result.stderr == ""
 
 
 def test_broken_stack_lists_every_problem_without_a_traceback(
