@@ -264,6 +264,8 @@ def test_text_deny_lists_each_statement_with_expected_and_actual(
         pytest.param(["--aud", "contoso"], "--aud and --sub go together", id="aud-alone"),
         pytest.param(["--token", "x", "--aud", "a", "--sub", "b"], "either --token or --aud and --sub", id="both"),
         pytest.param([], "no token: pass --token FILE", id="no-token"),
+        pytest.param(["--token", "-", "--iss", "https://x"], "--iss goes with --aud and --sub", id="iss-with-token"),
+        pytest.param(["--token", ""], "--token needs a file name", id="empty-token-flag"),
     ],
 )
 def test_usage_and_input_errors_exit_2(
@@ -281,6 +283,16 @@ def test_usage_and_input_errors_exit_2(
     assert out == ""
     assert message in err
     assert "Traceback" not in err
+
+
+def test_token_that_is_not_text_exits_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = project / "binary.jwt"
+    path.write_bytes(b"\xff\xfe\x00")
+
+    code, _, err = explain(project, "--token", str(path), capsys=capsys)
+
+    assert code == 2
+    assert f"the token from {path} is not text" in err
 
 
 def test_malformed_token_exits_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
