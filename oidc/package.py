@@ -43,6 +43,8 @@ __all__ = [
     "to_settings",
 ]
 
+PACKAGE_VERSION = "0.1.0"
+"""The version the package reports; the release in CHANGELOG.md."""
 PACKAGE_NAME = "pulumi-aws-oidc"
 """The Pulumi package name: with the class name, it makes the type token ``pulumi-aws-oidc:index:PulumiCloudOidc``."""
 
@@ -289,4 +291,4 @@ def oidc_provider_arn(issuer: str = claims.DEFAULT_ISSUER, opts: pulumi.Resource
 
 def main() -> None:
     """Serve :class:`PulumiCloudOidc` as the component provider of the ``pulumi-aws-oidc`` package."""
-    component_provider_host([PulumiCloudOidc], name=PACKAGE_NAME)
+    component_provider_host([PulumiCloudOidc], name=PACKAGE_NAME, version=PACKAGE_VERSION)

@@ -95,6 +95,30 @@ def seconds(duration: str) -> int | None:
 # --- roles ------------------------------------------------------------------------------
 
 
+def _any(segment: str, pattern: bool) -> bool:
+    """Whether a subject segment stands for every value: empty, or (in a pattern) only wildcards."""
+    return not segment or (pattern and set(segment) <= {"*", "?"})
+
+
+def _org_wide(rest: str, pattern: bool) -> bool:
+    """Whether the part of a subject after its organization leaves every stack or environment open.
+
+    Deployments: the project and the stack both open (``project:*:stack:prod`` names a stack).
+    ESC: the environment open (``aws/*`` names a project), or the literal ``<yaml>`` subject that
+    every environment imported into stack config without ``subjectAttributes`` sends.
+    """
+    tokens = rest.split(":")
+    if _any(tokens[0], pattern):
+        return True
+    if tokens[0] == "project":
+        project, after = (tokens[1] if len(tokens) > 1 else ""), tokens[2:]
+        if not _any(project, pattern):
+            return False
+        return not after or _any(after[0], pattern) or (after[0] == "stack" and _any(":".join(after[1:2]), pattern))
+    value = tokens[1] if len(tokens) > 1 else ""
+    return value == "<yaml>" or all(_any(part, pattern) for part in value.split("/"))
+
+
 def subject_problem(subject: str, orgs: set[str], allow_org_wide: bool, pattern: bool) -> str | None:
     """Why a ``sub`` value is too wide or foreign; ``None`` when it is fine.
 
@@ -108,9 +132,7 @@ def subject_problem(subject: str, orgs: set[str], allow_org_wide: bool, pattern:
         return f"sub {subject!r} does not pin the organization"
     if orgs and org not in orgs:
         return f"sub {subject!r} trusts organization {org!r}, which is not allowed (allowed: {', '.join(sorted(orgs))})"
-    key, _, value = (match["rest"] or "").partition(":")
-    org_wide = not key or (pattern and ("*" in key or value.startswith("*")))
-    if org_wide and not allow_org_wide:
+    if _org_wide(match["rest"] or "", pattern) and not allow_org_wide:
         return (
             f"sub {subject!r} trusts every stack or environment of {org!r}; name the project and stack or "
             "environment, or set allowOrgWideSubjects"
@@ -126,6 +148,9 @@ def statement_problems(
     if actions != [ASSUME_ACTION]:
         yield f"Action must be exactly {ASSUME_ACTION}, got {json.dumps(statement.get('Action'))}"
     conditions = statement.get("Condition") or {}
+    if not isinstance(conditions, dict) or not all(isinstance(keys, dict) for keys in conditions.values()):
+        yield f"Condition is not a map of operators to keys: {json.dumps(conditions)}"
+        return
     aud_key, sub_key = f"{issuer}:aud", f"{issuer}:sub"
     aud_operators = [op for op, keys in conditions.items() if aud_key in keys]
     if "StringEquals" not in aud_operators:
@@ -133,10 +158,14 @@ def statement_problems(
     for operator in aud_operators:
         if operator != "StringEquals":
             yield f"{aud_key} is matched with {operator}; use StringEquals, as Pulumi sends one exact audience"
+    audience_orgs = set()
     for audience in _as_list((conditions.get("StringEquals") or {}).get(aud_key)):
         match = _AUDIENCE.fullmatch(str(audience))
         if match is None or (orgs and match["org"] not in orgs):
             yield f"{aud_key} value {audience!r} is not <org> or aws:<org> of an allowed organization"
+        elif match is not None:
+            audience_orgs.add(match["org"])
+    subject_orgs = orgs or audience_orgs  # unconfigured: the organizations the statement's aud names
     sub_operators = [op for op, keys in conditions.items() if sub_key in keys]
     if not sub_operators:
         yield f"no {sub_key} condition: every stack and environment of the organization could assume the role"
@@ -145,7 +174,7 @@ def statement_problems(
             yield f"{sub_key} is matched with {operator}; use StringEquals, or StringLike for patterns"
             continue
         for subject in _as_list(conditions[operator][sub_key]):
-            problem = subject_problem(str(subject), orgs, allow_org_wide, pattern=operator == "StringLike")
+            problem = subject_problem(str(subject), subject_orgs, allow_org_wide, pattern=operator == "StringLike")
             if problem is not None:
                 yield problem
 
@@ -177,6 +206,11 @@ def validate_role(args: ResourceValidationArgs, report_violation: ReportViolatio
         if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
             continue
         name = statement.get("Sid") or f"Statement[{index}]"
+        principal = statement.get("Principal")
+        federated = _as_list(principal.get("Federated")) if isinstance(principal, dict) else []
+        if principal == "*" or "*" in federated:
+            report_violation(f"{name}: Principal trusts any identity provider, Pulumi Cloud's among them", None)
+            continue
         for issuer in _trusted_issuers(statement, issuers):
             for problem in statement_problems(statement, issuer, orgs, allow_org_wide):
                 report_violation(f"{name}: {problem}", None)

@@ -218,7 +218,7 @@ def test_provider_entry_point_serves_the_schema_over_grpc() -> None:
         process.communicate(timeout=30)
 
     assert served == schema()
-    assert info.version == "0.0.0"
+    assert info.version == package.PACKAGE_VERSION
 
 
 def test_plugin_manifest_runs_the_provider_in_the_repositorys_virtualenv() -> None:
@@ -453,3 +453,10 @@ def test_component_provider_reports_bad_inputs_with_key_paths_and_declares_nothi
     assert isinstance(raised.value.inner, ConfigError)
     assert [issue.path for issue in raised.value.inner.issues] == ["deployments[0].duration"]
     assert recording.resources == []
+
+
+def test_the_package_reports_the_latest_release_of_the_changelog() -> None:
+    changelog = (PROJECT_DIR / "CHANGELOG.md").read_text(encoding="utf-8")
+    releases = [line.split("]")[0].removeprefix("## [") for line in changelog.splitlines() if line.startswith("## [")]
+
+    assert next(r for r in releases if r != "Unreleased") == package.PACKAGE_VERSION

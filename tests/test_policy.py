@@ -165,6 +165,9 @@ def test_no_sub_is_a_violation() -> None:
         "pulumi:environments:pulumi.organization.login:acme:currentEnvironment.name:*",
         "pulumi:environments:org:acme:env:*",
         "pulumi:deploy:org:*:project:infra:stack:prod:*",
+        "pulumi:deploy:org:acme:project:?*",
+        "pulumi:deploy:org:acme:project:*:stack:*:operation:*:scope:write",
+        "pulumi:environments:pulumi.organization.login:acme:currentEnvironment.name:*/*",
     ],
 )
 def test_wildcard_subjects_are_violations(subject: str) -> None:
@@ -176,6 +179,61 @@ def test_wildcard_subjects_are_violations(subject: str) -> None:
     [violation] = role_violations(role({"Condition": condition}))
 
     assert subject in violation
+
+
+def test_the_literal_yaml_subject_is_org_wide_even_when_exact() -> None:
+    condition = {
+        "StringEquals": {
+            "api.pulumi.com/oidc:aud": "aws:acme",
+            "api.pulumi.com/oidc:sub": "pulumi:environments:org:acme:env:<yaml>",
+        }
+    }
+
+    [violation] = role_violations(role({"Condition": condition}))
+
+    assert "trusts every stack or environment of 'acme'" in violation
+
+
+def test_a_project_pattern_with_a_named_stack_passes() -> None:
+    condition = {
+        "StringEquals": {"api.pulumi.com/oidc:aud": "acme"},
+        "StringLike": {
+            "api.pulumi.com/oidc:sub": "pulumi:deploy:org:acme:project:*:stack:prod:operation:*:scope:write"
+        },
+    }
+
+    assert role_violations(role({"Condition": condition})) == []
+
+
+def test_without_allowed_organizations_sub_must_name_the_organization_aud_pins() -> None:
+    condition = {
+        "StringEquals": {"api.pulumi.com/oidc:aud": "acme"},
+        "StringLike": {"api.pulumi.com/oidc:sub": "pulumi:deploy:org:evil:project:infra:stack:prod:*"},
+    }
+
+    [violation] = role_violations(role({"Condition": condition}))
+
+    assert "trusts organization 'evil', which is not allowed (allowed: acme)" in violation
+
+
+@pytest.mark.parametrize("principal", ["*", {"Federated": "*"}, {"Federated": ["*", PROVIDER_ARN]}])
+def test_a_principal_open_to_any_identity_provider_is_a_violation(principal: Any) -> None:
+    assert role_violations(role({"Principal": principal})) == [
+        "Deployments: Principal trusts any identity provider, Pulumi Cloud's among them"
+    ]
+
+
+@pytest.mark.parametrize("condition", ["x", {"StringEquals": ["x"]}])
+def test_a_malformed_condition_is_a_violation_not_a_crash(condition: Any) -> None:
+    [violation] = role_violations(role({"Condition": condition}))
+
+    assert violation.startswith("Deployments: Condition is not a map of operators to keys")
+
+
+def test_not_action_is_a_violation() -> None:
+    [violation] = role_violations(role({"NotAction": "iam:*"}, drop=["Action"]))
+
+    assert violation.startswith("Deployments: Action must be exactly sts:AssumeRoleWithWebIdentity, got null")
 
 
 def test_org_wide_subjects_pass_when_the_pack_allows_them() -> None:
