@@ -106,7 +106,7 @@ CONFIG: dict[str, Any] = {
 
 
 def schema() -> dict[str, Any]:
-    provider = ComponentProvider([package.PulumiCloudOidc], package.PACKAGE_NAME)
+    provider = ComponentProvider([package.PulumiCloudOidc], package.PACKAGE_NAME, version=package.PACKAGE_VERSION)
     assert provider.schema is not None
     parsed: dict[str, Any] = json.loads(provider.schema)
     return parsed
@@ -427,7 +427,7 @@ def test_oidc_provider_arn_is_the_arn_the_created_provider_gets() -> None:
 
 
 def construct(inputs: dict[str, Any], **mock_options: Any) -> offline.Recording:
-    provider = ComponentProvider([package.PulumiCloudOidc], package.PACKAGE_NAME)
+    provider = ComponentProvider([package.PulumiCloudOidc], package.PACKAGE_NAME, version=package.PACKAGE_VERSION)
     return offline.run_program(
         lambda: provider.construct("pulumi-cloud", TOKEN, inputs, pulumi.ResourceOptions()), {}, **mock_options
     )
@@ -442,7 +442,7 @@ def test_component_provider_constructs_from_camel_case_inputs_what_the_component
 
 def test_component_provider_reports_bad_inputs_with_key_paths_and_declares_nothing() -> None:
     recording = offline.Recording()
-    provider = ComponentProvider([package.PulumiCloudOidc], package.PACKAGE_NAME)
+    provider = ComponentProvider([package.PulumiCloudOidc], package.PACKAGE_NAME, version=package.PACKAGE_VERSION)
     bad = {"organization": "acme", "deployments": [{"project": "infra", "stack": "prod", "duration": "13h"}]}
 
     with pytest.raises(ComponentInitError) as raised:
