@@ -129,7 +129,7 @@ def hints(settings: Settings, token_claims: Mapping[str, Any]) -> list[str]:
             f"subject: the environment sets subjectAttributes {list(subject.attributes)}, but the trusted subjects "
             f"name exactly [{claims.ESC_SUBJECT_ATTRIBUTE}]; {fix}"
         )
-    audience = _audience(token_claims.get("aud"))
+    audience = trust.claim_text(token_claims, "aud")
     if audience is not None and subject.audience is not None and audience != subject.audience:
         found.append(
             f"audience: this {_describe(subject)} token should carry aud {subject.audience!r}, not {audience!r}: "
@@ -147,14 +147,6 @@ def _describe(subject: claims.Subject) -> str:
     if subject.project == claims.LEGACY_ESC_PROJECT:
         return "ESC ('default' project)"
     return f"ESC (project {subject.project!r})" if subject.project else "ESC"
-
-
-def _audience(aud: Any) -> str | None:
-    if aud is None:
-        return None
-    if isinstance(aud, list):
-        return ",".join(str(a) for a in aud)
-    return str(aud)
 
 
 def explain(settings: Settings, document: Mapping[str, Any], token_claims: Mapping[str, Any]) -> Explanation:

@@ -179,7 +179,7 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return (str(value),)
 
 
-def _claim(token_claims: Mapping[str, Any], claim: str) -> str | None:
+def claim_text(token_claims: Mapping[str, Any], claim: str) -> str | None:
     """A claim as one string; a list (a multi-audience ``aud``) is joined for display."""
     value = token_claims.get(claim)
     if value is None:
@@ -208,7 +208,7 @@ def evaluate(document: Mapping[str, Any], token_claims: Mapping[str, Any]) -> De
         for operator, keys in statement.get("Condition", {}).items():
             for key, expected in keys.items():
                 prefix, _, claim = key.rpartition(":")
-                actual = _claim(token_claims, claim) if prefix == token_prefix else None
+                actual = claim_text(token_claims, claim) if prefix == token_prefix else None
                 allowed = _as_tuple(expected)
                 checks.append(ConditionResult(operator, key, allowed, actual, _matches(operator, allowed, actual)))
         results.append(
