@@ -35,7 +35,7 @@ def policy_identity(policy_arn: str) -> str:
     return f"{account}/{path}"
 
 
-def _aws_invoke_options(opts: pulumi.ResourceOptions | None) -> pulumi.InvokeOptions | None:
+def aws_invoke_options(opts: pulumi.ResourceOptions | None) -> pulumi.InvokeOptions | None:
     """Route the component's AWS look-ups through the AWS provider given in ``opts``, if any."""
     if opts is None:
         return None
@@ -48,6 +48,17 @@ def _aws_invoke_options(opts: pulumi.ResourceOptions | None) -> pulumi.InvokeOpt
         candidates.append(opts.provider)
     provider = next((p for p in candidates if p.package == "aws"), None)
     return pulumi.InvokeOptions(provider=provider) if provider is not None else None
+
+
+def created_provider_arn(issuer: str, invoke_opts: pulumi.InvokeOptions | None, partition: str | None = None) -> str:
+    """The ARN IAM gives the provider of ``issuer`` in the account (and partition) the AWS provider reaches.
+
+    IAM names a provider after its issuer, so the ARN is known before the provider exists.
+    """
+    if partition is None:
+        partition = aws.get_partition(opts=invoke_opts).partition
+    account_id = aws.get_caller_identity(opts=invoke_opts).account_id
+    return claims.provider_arn(partition, account_id, issuer)
 
 
 def _config_error(path: str, message: str) -> ConfigError:
@@ -81,7 +92,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         preview or the first update. Make this component depend on that one (``depends_on``), so
         that its role is created after the provider its trust policy names.
         """
-        invoke_opts = _aws_invoke_options(opts)
+        invoke_opts = aws_invoke_options(opts)
         partition = aws.get_partition(opts=invoke_opts).partition
         provider_settings = settings.oidc_provider
         required_audiences = sorted({a.audience for a in trust.admissions(settings)})
@@ -91,8 +102,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 _check_existing_provider(provider_arn, required_audiences, invoke_opts)
             client_ids = required_audiences
         else:
-            account_id = aws.get_caller_identity(opts=invoke_opts).account_id
-            provider_arn = claims.provider_arn(partition, account_id, settings.issuer)
+            provider_arn = created_provider_arn(settings.issuer, invoke_opts, partition)
             client_ids = claims.provider_client_ids(settings.organization, provider_settings.audiences)
         policy_json = trust.render(trust.trust_policy(settings, provider_arn))
         problem = trust.size_problem(policy_json, settings.trust_policy_max_chars)

@@ -41,16 +41,11 @@ def expired(token_claims: Mapping[str, Any], now: datetime) -> bool | None:
     return exp <= now.timestamp()
 
 
-def _trusted_subjects(document: Mapping[str, Any]) -> list[str]:
-    subjects: list[str] = []
-    for result in trust.evaluate(document, {}).statements:
-        subjects.extend(value for c in result.conditions if c.key.endswith(":sub") for value in c.expected)
-    return subjects
-
-
-def nearest_subject(document: Mapping[str, Any], sub: str) -> str | None:
-    """The subject (or pattern) of the policy that reads most like ``sub``."""
-    subjects = _trusted_subjects(document)
+def nearest_subject(decision: trust.Decision, sub: str) -> str | None:
+    """The subject (or pattern) the evaluated policy trusts that reads most like ``sub``."""
+    subjects = [
+        value for s in decision.statements for c in s.conditions if c.key.endswith(":sub") for value in c.expected
+    ]
     if not subjects:
         return None
     return max(subjects, key=lambda s: difflib.SequenceMatcher(None, s, sub, autojunk=False).ratio())
@@ -155,7 +150,7 @@ def explain(settings: Settings, document: Mapping[str, Any], token_claims: Mappi
     if decision.allowed:
         return Explanation(decision, None, ())
     sub = str(token_claims.get("sub", ""))
-    return Explanation(decision, nearest_subject(document, sub), tuple(hints(settings, token_claims)))
+    return Explanation(decision, nearest_subject(decision, sub), tuple(hints(settings, token_claims)))
 
 
 def failure_text(result: trust.StatementResult, token_claims: Mapping[str, Any]) -> list[str]:

@@ -9,7 +9,6 @@ or leave it unknown, as a preview does for values only known at deploy time.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import runpy
@@ -30,7 +29,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from oidc import claims
-from oidc.settings import namespace_values
+from oidc.settings import namespace_values, raw_text
 
 PLACEHOLDER_ACCOUNT = "123456789012"
 CERTIFICATE_TOKEN = "tls:index/getCertificate:getCertificate"
@@ -194,11 +193,6 @@ def plain(value: Any) -> Any:
     return value
 
 
-def to_raw(value: Any) -> str:
-    """The raw text Pulumi keeps for a config value: strings as they are, the rest as JSON."""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
 def run_program(
     program: Callable[[], None],
     config: Mapping[str, Any],
@@ -226,7 +220,7 @@ def run_program(
     pulumi.runtime.set_mocks(
         offline, project=project, stack=stack, preview=preview, logger=logger, monitor=_RecordingMonitor(offline)
     )
-    pulumi.runtime.set_all_config({key: to_raw(value) for key, value in config.items()}, list(secret_keys))
+    pulumi.runtime.set_all_config({key: raw_text(value) for key, value in config.items()}, list(secret_keys))
 
     def body() -> Any:
         program()

@@ -21,12 +21,11 @@ from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
-import pulumi_aws as aws
 from pulumi.provider.experimental import component_provider_host
 from pulumi.provider.experimental.util import camel_case
 
 from oidc import claims, component
-from oidc.settings import ConfigError, ConfigIssue, Settings, load_settings
+from oidc.settings import ConfigError, ConfigIssue, Settings, load_settings, raw_text
 
 __all__ = [
     "PACKAGE_NAME",
@@ -217,7 +216,7 @@ def to_settings(args: PulumiCloudOidcArgs | Mapping[str, Any]) -> Settings:
                     f"got {json.dumps(lookup)}; only with oidcProvider.arn, whose provider it reads; remove it",
                 )
             )
-    raw = {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+    raw = {key: raw_text(value) for key, value in config.items()}
     try:
         settings = load_settings(raw)
     except ConfigError as error:
@@ -283,10 +282,7 @@ def oidc_provider_arn(issuer: str = claims.DEFAULT_ISSUER, opts: pulumi.Resource
     provider the first one creates. Reads the partition and account from the AWS provider in ``opts``
     (or the default one), as the component does.
     """
-    invoke_opts = component._aws_invoke_options(opts)
-    partition = aws.get_partition(opts=invoke_opts).partition
-    account_id = aws.get_caller_identity(opts=invoke_opts).account_id
-    return claims.provider_arn(partition, account_id, issuer)
+    return component.created_provider_arn(issuer, component.aws_invoke_options(opts))
 
 
 def main() -> None:

@@ -309,6 +309,11 @@ class _Reader:
         return value
 
 
+def raw_text(value: Any) -> str:
+    """The raw text Pulumi keeps for a config value: a string as it is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def load_settings(values: Mapping[str, str]) -> Settings:
     """Build :class:`Settings` from raw config ``values`` of the project namespace.
 
@@ -770,7 +775,7 @@ def namespace_values(config: Mapping[str, Any], namespace: str) -> dict[str, str
         raw = config[full_key]
         if raw is None:
             continue
-        text = raw if isinstance(raw, str) else json.dumps(raw)
+        text = raw_text(raw)
         if scope == namespace and key:
             values[key] = text
         elif key in KEYS and scope not in OTHER_NAMESPACES:

@@ -6,7 +6,7 @@ from typing import Any
 
 from oidc import offline
 from oidc.component import PulumiCloudOidc
-from oidc.settings import Settings
+from oidc.settings import Settings, raw_text
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -25,7 +25,7 @@ def run_component(settings: Settings, **mock_options: Any) -> offline.Recording:
 
 def raw_config(values: dict[str, Any]) -> dict[str, str]:
     """Config as Pulumi keeps it: strings as they are, anything else as JSON text."""
-    return {key: offline.to_raw(value) for key, value in values.items()}
+    return {key: raw_text(value) for key, value in values.items()}
 
 
 def project_config(values: dict[str, Any], project: str = "pulumi-aws-oidc") -> dict[str, Any]:

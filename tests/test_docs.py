@@ -173,7 +173,7 @@ def test_declared_trust_policy_max_chars_default_is_the_loaders() -> None:
 @pytest.mark.parametrize("key", sorted(DEFAULTS))
 def test_a_declared_default_loads_as_the_settings_default_and_as_leaving_the_key_out(key: str) -> None:
     absent = load_settings(minimal(without=key))
-    explicit = load_settings({**minimal(without=key), key: offline.to_raw(DEFAULTS[key])})
+    explicit = load_settings({**minimal(without=key), key: settings.raw_text(DEFAULTS[key])})
     dataclass_default = {field.name: field.default for field in dataclasses.fields(Settings)}[field_name(key)]
 
     assert explicit == absent
@@ -181,7 +181,7 @@ def test_a_declared_default_loads_as_the_settings_default_and_as_leaving_the_key
 
 
 def test_all_declared_defaults_at_once_load_as_leaving_them_out() -> None:
-    given = {key: offline.to_raw(value) for key, value in DEFAULTS.items() if key != "environments"}
+    given = {key: settings.raw_text(value) for key, value in DEFAULTS.items() if key != "environments"}
 
     assert load_settings({**given, **minimal()}) == load_settings(minimal())
 
@@ -195,7 +195,7 @@ def test_offline_stack_reading_applies_the_declared_defaults(tmp_path: Path) -> 
     values = offline.read_stack_config(tmp_path, "bare").project_values
 
     assert values == {
-        **{key: offline.to_raw(value) for key, value in DEFAULTS.items()},
+        **{key: settings.raw_text(value) for key, value in DEFAULTS.items()},
         **minimal(),
     }
     assert load_settings(values) == load_settings(minimal())

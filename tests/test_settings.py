@@ -426,3 +426,19 @@ def test_a_key_under_another_projects_namespace_is_reported() -> None:
     [issue] = raised.value.issues
     assert issue.path == "pulumi-aws-oidc:environments"
     assert "from its own project's namespace, not pulumi-aws-oidc's" in issue.message
+
+
+@pytest.mark.parametrize(
+    ("tags", "path"), [({"cost-center": "R&D"}, "role.tags.cost-center"), ({"team!": "x"}, "role.tags.team!")]
+)
+def test_role_tags_outside_iams_alphabet_are_rejected(tags: dict[str, str], path: str) -> None:
+    [issue] = errors(role={"tags": tags}).issues
+
+    assert issue.path == path
+    assert "letters, digits, spaces and _.:/=+-@" in issue.message
+
+
+def test_role_tags_of_unicode_letters_and_iams_symbols_are_accepted() -> None:
+    tags = {"Équipe": "Plateforme données", "owner:email": "ops@example.com", "path": "/a/b=c+d-e_f.g"}
+
+    assert dict(load(role={"tags": tags}).role.tags) == tags
