@@ -51,6 +51,10 @@ class RecordedResource:
     outputs: Mapping[str, Any]
     dependencies: tuple[str, ...] = ()
     """Logical names of the resources it depends on, by ``depends_on`` or through its inputs."""
+    urn: str = ""
+    """Its URN's type chain and name (``Parent$Type::name``), as the engine derives it, without stack and project."""
+    aliases: tuple[str, ...] = ()
+    """The earlier URNs (in the same form) it declares as aliases."""
 
 
 @dataclass
@@ -138,11 +142,30 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
         super().__init__(mocks)
         self.offline = mocks
         self.names: dict[str, str] = {}
+        self.chains: dict[str, str] = {}
+        """Mock URN -> the type chain the engine gives the resource (the mock's own URNs keep only the last parent)."""
+
+    def _urn(self, parent: str, type_: str, name: str) -> str:
+        chain = f"{self.chains[parent]}${type_}" if parent in self.chains else type_
+        return f"{chain}::{name}"
+
+    def _aliases(self, request: Any) -> tuple[str, ...]:
+        found = []
+        for alias in request.aliases:
+            if alias.HasField("urn"):
+                found.append(alias.urn.split("::", 2)[2])
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else spec.parentUrn or request.parent
+            found.append(self._urn(parent, spec.type or request.type, spec.name or request.name))
+        return tuple(sorted(found))
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.names[response.urn] = request.name
+            urn = self._urn(request.parent, request.type, request.name)
+            self.chains[response.urn] = urn.rpartition("::")[0]
             self.offline.recording.resources.append(
                 RecordedResource(
                     type=request.type,
@@ -152,6 +175,8 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
                     inputs=self.offline.inputs[(request.type, request.name)],
                     outputs=self.resources[response.urn].state,
                     dependencies=self._dependencies(request),
+                    urn=urn,
+                    aliases=self._aliases(request),
                 )
             )
         return response

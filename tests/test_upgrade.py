@@ -1,0 +1,67 @@
+"""Upgrading a deployed form-A stack replaces nothing.
+
+``tests/data/form_a_tree.json`` holds the resources release 0.1.0 declares for the full form-A
+config in ``tests/data/form_a_config.json`` (every kind of child), by URN and with their inputs.
+Every one of them must still be declared: under the same URN, or under a new one that lists the
+old URN as an alias, and with the same inputs, so that the engine neither replaces nor deletes it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from oidc import offline
+from tests import certs
+from tests.conftest import PROJECT_DIR, project_config
+
+DATA = PROJECT_DIR / "tests" / "data"
+
+
+def _release_tree() -> dict[str, Any]:
+    resources: dict[str, Any] = json.loads((DATA / "form_a_tree.json").read_text(encoding="utf-8"))["resources"]
+    return resources
+
+
+def _run() -> offline.Recording:
+    values = json.loads((DATA / "form_a_config.json").read_text(encoding="utf-8"))
+    config = offline.StackConfig("pulumi-aws-oidc", "prod", PROJECT_DIR, project_config(values), ())
+    return offline.run_stack(config, preview=False, certificates=certs.wire_certificates(certs.chain(1).leaf_first()))
+
+
+def _by_old_urn(recording: offline.Recording) -> dict[str, offline.RecordedResource]:
+    found: dict[str, offline.RecordedResource] = {}
+    for resource in recording.resources:
+        for urn in (resource.urn, *resource.aliases):
+            found[urn] = resource
+    return found
+
+
+def test_every_resource_of_the_release_is_kept_or_aliased() -> None:
+    declared = _by_old_urn(_run())
+
+    missing = sorted(set(_release_tree()) - set(declared))
+    assert missing == []
+
+
+def test_every_kept_resource_has_the_inputs_it_had() -> None:
+    declared = _by_old_urn(_run())
+
+    for urn, inputs in _release_tree().items():
+        resource = declared[urn]
+        if resource.type.startswith("pulumi-aws-oidc:"):
+            continue  # a component: its inputs are not sent to any provider
+        assert offline.plain(resource.inputs) == inputs, urn
+
+
+def test_the_recorded_release_tree_holds_every_kind_of_child() -> None:
+    types = {urn.rpartition("::")[0].rpartition("$")[2] for urn in _release_tree()}
+
+    assert types == {
+        "pulumi-aws-oidc:index:PulumiCloudOidc",
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "pulumiservice:index:DeploymentSettings",
+        "pulumiservice:index:Environment",
+    }
