@@ -1,4 +1,4 @@
-"""Pulumi program: an IAM OIDC provider and role for Pulumi Cloud, wired into Deployments and ESC."""
+"""Pulumi program: IAM OIDC providers and roles for Pulumi Cloud, wired into Deployments and ESC."""
 
 import pulumi
 
@@ -10,10 +10,5 @@ try:
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
-pulumi.export("roleArn", access.role_arn)
-pulumi.export("roleName", access.role_name)
-pulumi.export("oidcProviderArn", access.oidc_provider_arn)
-pulumi.export("audiences", access.audiences)
-pulumi.export("trustPolicy", access.trust_policy)
-pulumi.export("deploymentStacks", access.deployment_stacks)
-pulumi.export("environments", access.environments)
+for output, value in access.stack_outputs.items():
+    pulumi.export(output, value)

@@ -25,7 +25,7 @@ import jwt
 import pulumi
 
 from oidc import component, explain, offline
-from oidc.settings import ConfigError, Settings, load_settings
+from oidc.settings import ConfigError, load_settings
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -61,69 +61,184 @@ def _source(git: dict[str, Any] | None) -> dict[str, Any] | None:
     return {key: value for key, value in _ordered(git, GIT_SOURCE_FIELDS).items() if value is not None}
 
 
-def _resource_order(resource: offline.RecordedResource) -> tuple[bool, str, str]:
+def _resource_order(resource: offline.RecordedResource) -> tuple[bool, str, str, str]:
     """Components first, then by type and name: the same order on every run."""
-    return (resource.parent is not None, resource.type, resource.name)
+    return (resource.parent_urn is not None, resource.type, resource.name, resource.urn)
 
 
-def plan_report(evaluated: Evaluated) -> dict[str, Any]:
-    """Everything ``plan`` shows, as one JSON-ready document."""
-    config, recording, settings = evaluated.config, evaluated.recording, evaluated.settings
-    resources = sorted(recording.resources, key=_resource_order)
-    policy_json = evaluated.trust_policy
-    providers = recording.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
-    if providers:
-        provider_inputs = providers[0].inputs
-        # Offline, the issuer's chain is never read: "auto" thumbprints stay unknown.
-        auto = settings.oidc_provider.thumbprints == "auto"
-        thumbprints = DEPLOY_TIME if auto else offline.plain(provider_inputs.get("thumbprintLists")) or []
-        provider: dict[str, Any] = {
-            "created": True,
-            "name": providers[0].name,
-            "protected": providers[0].protect,
-            "url": provider_inputs["url"],
-            "clientIds": offline.plain(provider_inputs["clientIdLists"]),
-            "thumbprints": thumbprints,
-        }
-    else:
-        provider = {
+PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+ROLE = "aws:iam/role:Role"
+
+
+@dataclass(frozen=True)
+class RoleView:
+    """One role of an evaluated program, as the offline run declared it."""
+
+    component: offline.RecordedResource
+    role: offline.RecordedResource
+    children: tuple[offline.RecordedResource, ...]
+
+    @property
+    def key(self) -> str:
+        return str(self.component.inputs["role"])
+
+    @property
+    def account(self) -> str:
+        return str(self.component.inputs["account"])
+
+    @property
+    def organization(self) -> str:
+        return str(self.component.inputs["organization"])
+
+    @property
+    def issuer(self) -> str:
+        return str(self.component.inputs["issuer"])
+
+    @property
+    def entries(self) -> str:
+        """The key path prefix of the role's entries: ``roles.<key>.``, or empty in form A."""
+        path = str(self.component.inputs.get("entries") or "")
+        return f"{path}." if path else ""
+
+    @property
+    def trust_policy(self) -> str:
+        return str(self.role.inputs["assumeRolePolicy"])
+
+    @property
+    def max_chars(self) -> int:
+        return int(self.component.inputs["trustPolicyMaxChars"])
+
+    @property
+    def quota_key(self) -> str:
+        return f"accounts.{self.account}.trustPolicyMaxChars" if self.entries else "trustPolicyMaxChars"
+
+
+def role_views(recording: offline.Recording) -> list[RoleView]:
+    """Every role component of the run, by account and key."""
+    views = []
+    for role_component in recording.of_type(component.ROLE_TYPE):
+        children = tuple(recording.children(role_component))
+        role = next(r for r in children if r.type == ROLE)
+        views.append(RoleView(role_component, role, children))
+    return sorted(views, key=lambda v: (v.account, v.key, v.component.name))
+
+
+def _provider_report(provider_component: offline.RecordedResource, recording: offline.Recording) -> dict[str, Any]:
+    arn = str(provider_component.inputs["arn"])
+    created = [r for r in recording.children(provider_component) if r.type == PROVIDER]
+    if not created:
+        return {
             "created": False,
-            "arn": settings.oidc_provider.arn,
-            "clientIds": recording.outputs.get("audiences"),
-            "note": "reused: its client IDs are checked against these at deploy time",
+            "arn": arn,
+            "note": "reused: its client IDs are checked against what the roles need at deploy time",
         }
-    deployment_settings = [
-        {
-            "stack": f"{r.inputs['organization']}/{r.inputs['project']}/{r.inputs['stack']}",
-            "oidc": _ordered(offline.plain(r.inputs["operationContext"]["oidc"]["aws"]), AWS_OIDC_FIELDS),
-            "source": _source(offline.plain(r.inputs.get("sourceContext", {}).get("git"))),
-        }
-        for r in recording.of_type("pulumiservice:index:DeploymentSettings")
-    ]
-    environments = [
-        {
-            "environment": f"{r.inputs['organization']}/{r.inputs['project']}/{r.inputs['name']}",
-            "yaml": offline.plain(r.inputs["yaml"]),
-        }
-        for r in recording.of_type("pulumiservice:index:Environment")
-    ]
-    secret = set(config.secret_keys)
+    resource = created[0]
+    thumbprints = offline.plain(resource.inputs.get("thumbprintLists"))
+    # Offline, the issuer's chain is never read: "auto" thumbprints stay unknown.
+    unknown = "thumbprintLists" in resource.inputs and thumbprints is None
     return {
-        "project": config.project,
-        "stack": config.stack,
-        "note": OFFLINE_NOTE + (THUMBPRINT_NOTE if provider.get("thumbprints") == DEPLOY_TIME else ""),
-        "config": {key: offline.SECRET if key in secret else value for key, value in sorted(config.values.items())},
-        "resources": [{"type": r.type, "name": r.name, "parent": r.parent, "protected": r.protect} for r in resources],
-        "oidcProvider": provider,
+        "created": True,
+        "name": resource.name,
+        "arn": arn,
+        "protected": resource.protect,
+        "url": resource.inputs["url"],
+        "clientIds": offline.plain(resource.inputs["clientIdLists"]),
+        "thumbprints": DEPLOY_TIME if unknown else thumbprints or [],
+    }
+
+
+def _role_report(view: RoleView) -> dict[str, Any]:
+    policy_json = view.trust_policy
+    deployment_settings = sorted(
+        (
+            {
+                "stack": f"{r.inputs['organization']}/{r.inputs['project']}/{r.inputs['stack']}",
+                "oidc": _ordered(offline.plain(r.inputs["operationContext"]["oidc"]["aws"]), AWS_OIDC_FIELDS),
+                "source": _source(offline.plain(r.inputs.get("sourceContext", {}).get("git"))),
+            }
+            for r in view.children
+            if r.type == "pulumiservice:index:DeploymentSettings"
+        ),
+        key=lambda item: str(item["stack"]),
+    )
+    environments = sorted(
+        (
+            {
+                "environment": f"{r.inputs['organization']}/{r.inputs['project']}/{r.inputs['name']}",
+                "yaml": offline.plain(r.inputs["yaml"]),
+            }
+            for r in view.children
+            if r.type == "pulumiservice:index:Environment"
+        ),
+        key=lambda item: str(item["environment"]),
+    )
+    policies = sorted(
+        str(r.inputs["policyArn"])
+        for r in view.children
+        if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    )
+    return {
+        "key": view.key,
+        "name": view.role.outputs.get("name"),
+        "logicalName": view.role.name,
+        "arn": view.role.outputs.get("arn"),
+        "policyArns": policies,
         "trustPolicy": {
             "chars": len(policy_json),
-            "maxChars": settings.trust_policy_max_chars,
+            "maxChars": view.max_chars,
+            "quotaKey": view.quota_key,
             "document": json.loads(policy_json),
         },
         "deploymentSettings": deployment_settings,
         "environments": environments,
+    }
+
+
+def _parent_label(resource: offline.RecordedResource) -> str | None:
+    """The parent as ``Type name`` (its type's last part): components of different types share names."""
+    if resource.parent_urn is None:
+        return None
+    chain, _, name = resource.parent_urn.rpartition("::")
+    return f"{chain.rpartition('$')[2].rpartition(':')[2]} {name}"
+
+
+def plan_report(evaluated: Evaluated) -> dict[str, Any]:
+    """Everything ``plan`` shows, as one JSON-ready document: a section per account, and in it per role."""
+    config, recording = evaluated.config, evaluated.recording
+    resources = sorted(recording.resources, key=_resource_order)
+    views = role_views(recording)
+    accounts: list[dict[str, Any]] = []
+    for provider_component in sorted(
+        recording.of_type(component.PROVIDER_TYPE), key=lambda r: (str(r.inputs["account"]), r.name)
+    ):
+        key = str(provider_component.inputs["account"])
+        owner = provider_component.parent_urn
+        accounts.append(
+            {
+                "key": key,
+                "accountId": str(provider_component.inputs["arn"]).split(":")[4],
+                "oidcProvider": _provider_report(provider_component, recording),
+                "roles": [
+                    _role_report(view) for view in views if view.account == key and view.component.parent_urn == owner
+                ],
+            }
+        )
+    unknown_thumbprints = any(a["oidcProvider"].get("thumbprints") == DEPLOY_TIME for a in accounts)
+    secret = set(config.secret_keys)
+    return {
+        "project": config.project,
+        "stack": config.stack,
+        "note": OFFLINE_NOTE + (THUMBPRINT_NOTE if unknown_thumbprints else ""),
+        "config": {
+            key: offline.SECRET if key in secret else _sorted_keys(value)
+            for key, value in sorted(config.values.items())
+        },
+        "resources": [
+            {"type": r.type, "name": r.name, "parent": _parent_label(r), "protected": r.protect} for r in resources
+        ],
+        "accounts": accounts,
         "outputs": offline.plain(recording.outputs),
-        "warnings": recording.warnings,
+        "warnings": sorted(recording.warnings),
     }
 
 
@@ -141,7 +256,16 @@ def _show(value: Any) -> str:
         return value
     if value is None or value == []:
         return "(none)"
-    return json.dumps(value, separators=(", ", ": "))
+    return json.dumps(value, separators=(", ", ": "), sort_keys=True)
+
+
+def _sorted_keys(value: Any) -> Any:
+    """``value`` with every map's keys in order: the stack file's order means nothing to the program."""
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
 
 
 def render_text(report: dict[str, Any]) -> str:
@@ -163,30 +287,59 @@ def render_text(report: dict[str, Any]) -> str:
     ]
     lines.append("")
 
-    provider = report["oidcProvider"]
+    for account in report["accounts"]:
+        lines += _account_text(account)
+
+    outputs = dict(report["outputs"])
+    if isinstance(outputs.get("trustPolicy"), str):
+        outputs["trustPolicy"] = _policy_note(outputs["trustPolicy"])
+    if isinstance(outputs.get("roles"), dict):
+        outputs["roles"] = {
+            key: {**role, "trustPolicy": _policy_note(role["trustPolicy"])} if isinstance(role, dict) else role
+            for key, role in outputs["roles"].items()
+        }
+    lines += ["Outputs", *_pairs([(key, _show(value)) for key, value in outputs.items()])]
+    if report["warnings"]:
+        lines += ["", "Warnings", *(f"  - {warning}" for warning in report["warnings"])]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _policy_note(policy: Any) -> str:
+    return f"(the trust policy above, as {len(str(policy))} characters of compact JSON)"
+
+
+def _account_text(account: dict[str, Any]) -> list[str]:
+    lines = [f"Account {account['key']} ({account['accountId']})"]
+    provider = account["oidcProvider"]
     if provider["created"]:
-        lines.append(f"OIDC provider ({provider['name']}{', protected' if provider['protected'] else ''})")
+        lines.append(f"  OIDC provider ({provider['name']}{', protected' if provider['protected'] else ''})")
         lines += _pairs(
             [
+                ("arn", provider["arn"]),
                 ("url", provider["url"]),
                 ("client IDs", _show(provider["clientIds"])),
                 ("thumbprints", _show(provider["thumbprints"])),
-            ]
+            ],
+            "    ",
         )
     else:
-        lines.append("OIDC provider (reused, not managed by this stack)")
-        lines += _pairs(
-            [("arn", provider["arn"]), ("client IDs", _show(provider["clientIds"])), ("", provider["note"])]
-        )
+        lines.append("  OIDC provider (reused, not managed by this stack)")
+        lines += _pairs([("arn", provider["arn"]), ("", provider["note"])], "    ")
     lines.append("")
+    for role in account["roles"]:
+        lines += _role_text(role)
+    return lines
 
-    trust = report["trustPolicy"]
-    lines.append(f"Trust policy: {trust['chars']} of {trust['maxChars']} characters (trustPolicyMaxChars)")
-    lines += [_indent(json.dumps(trust["document"], indent=2), "  "), ""]
 
-    lines.append("Deployment settings (operationContext.oidc.aws)")
-    for item in report["deploymentSettings"] or [{"stack": "(none)"}]:
-        lines.append(f"  {item['stack']}")
+def _role_text(role: dict[str, Any]) -> list[str]:
+    trust = role["trustPolicy"]
+    lines = [f"  Role {role['key']}: {role['name']} ({role['logicalName']})"]
+    lines += _pairs([("arn", _show(role["arn"])), ("policies", _show(role["policyArns"]))], "    ")
+    lines.append(f"    Trust policy: {trust['chars']} of {trust['maxChars']} characters ({trust['quotaKey']})")
+    lines += [_indent(json.dumps(trust["document"], indent=2), "      ")]
+    lines.append("    Deployment settings (operationContext.oidc.aws)")
+    for item in role["deploymentSettings"] or [{"stack": "(none)"}]:
+        lines.append(f"      {item['stack']}")
         if "oidc" in item:
             source = item["source"]
             where = "(none: a source set elsewhere is removed)"
@@ -194,23 +347,12 @@ def render_text(report: dict[str, Any]) -> str:
                 where = f"{source['repoUrl']} branch {source['branch']}"
                 where += f" folder {source['repoDir']}" if source.get("repoDir") else ""
             rows = [(key, _show(value)) for key, value in item["oidc"].items()] + [("source", where)]
-            lines += _pairs(rows, "    ")
+            lines += _pairs(rows, "        ")
+    lines.append("    ESC environments")
+    for environment in role["environments"] or [{"environment": "(none)", "yaml": ""}]:
+        lines += [f"      {environment['environment']}", _indent(environment["yaml"].rstrip(), "        ")]
     lines.append("")
-
-    lines.append("ESC environments")
-    for environment in report["environments"] or [{"environment": "(none)", "yaml": ""}]:
-        lines += [f"  {environment['environment']}", _indent(environment["yaml"].rstrip())]
-    lines.append("")
-
-    outputs = dict(report["outputs"])
-    if isinstance(outputs.get("trustPolicy"), str):
-        outputs["trustPolicy"] = (
-            f"(the trust policy above, as {len(outputs['trustPolicy'])} characters of compact JSON)"
-        )
-    lines += ["Outputs", *_pairs([(key, _show(value)) for key, value in outputs.items()])]
-    if report["warnings"]:
-        lines += ["", "Warnings", *(f"  - {warning}" for warning in report["warnings"])]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    return lines
 
 
 class StackError(Exception):
@@ -219,16 +361,28 @@ class StackError(Exception):
 
 @dataclass(frozen=True)
 class Evaluated:
-    """A stack evaluated offline: its config, what the program declared, and the trust policy."""
+    """A stack evaluated offline: its config, what the program declared, and its roles."""
 
     config: offline.StackConfig
     recording: offline.Recording
-    settings: Settings
-    role: offline.RecordedResource
+    roles: tuple[RoleView, ...]
 
-    @property
-    def trust_policy(self) -> str:
-        return str(self.role.inputs["assumeRolePolicy"])
+
+def _default_account(config: offline.StackConfig) -> dict[str, Any]:
+    """Mock options that make the default AWS provider answer as the config says its account is.
+
+    Only for a program built from the stack's config; for any other the placeholder stays.
+    """
+    try:
+        settings = load_settings(config.project_values)
+    except ConfigError:
+        return {}
+    for account in settings.accounts:
+        if account.uses_default_provider:
+            reused = account.oidc_provider.arn
+            account_id = account.id or (reused.split(":")[4] if reused else None)
+            return {"account_id": account_id} if account_id else {}
+    return {}
 
 
 def evaluate_stack(stack: str, directory: Path) -> Evaluated:
@@ -238,25 +392,18 @@ def evaluate_stack(stack: str, directory: Path) -> Evaluated:
         problems = [f"  - {key}: a secure value; it cannot be decrypted offline" for key in config.project_secrets]
         if problems:
             raise StackError(f"Pulumi.{stack}.yaml: invalid config:\n" + "\n".join(problems))
-        recording = offline.run_stack(config, preview=True)
+        recording = offline.run_stack(config, preview=True, **_default_account(config))
     except offline.StackFileError as error:
         raise StackError(f"error: {error}") from None
     except (ConfigError, pulumi.RunError) as error:
         raise StackError(f"Pulumi.{stack}.yaml: {error}") from None
-    components = {r.name for r in recording.resources if r.type == component.TYPE}
-    roles = [r for r in recording.of_type("aws:iam/role:Role") if r.parent in components]
-    if len(roles) != 1:
+    roles = tuple(role_views(recording))
+    if not roles:
         raise StackError(
-            f"error: {config.directory} declares {len(components)} {component.TYPE} components; plan and explain "
-            "evaluate a program that declares exactly one, as this project's __main__.py does"
+            f"error: {config.directory} declares no {component.ROLE_TYPE}: plan and explain evaluate programs "
+            f"that declare {component.TYPE} components, as this project's __main__.py does"
         )
-    try:
-        settings = load_settings(config.project_values)
-    except ConfigError as error:  # a program that builds its component from something else than its config
-        raise StackError(
-            f"error: the component of {config.directory} is not built from the stack's config, which says: {error}"
-        ) from None
-    return Evaluated(config, recording, settings, roles[0])
+    return Evaluated(config, recording, roles)
 
 
 def plan(stack: str, as_json: bool, directory: Path) -> int:
@@ -313,18 +460,32 @@ def _timestamp(value: Any) -> str | None:
 
 
 def explain_report(
-    settings: Settings,
-    document: dict[str, Any],
-    token_claims: dict[str, Any],
-    source: str,
-    *,
-    stack: str,
-    decoded: bool,
+    roles: Sequence[RoleView], token_claims: dict[str, Any], source: str, *, stack: str, decoded: bool
 ) -> dict[str, Any]:
-    """Everything ``explain`` shows, as one JSON-ready document."""
-    result = explain.explain(settings, document, token_claims)
+    """Everything ``explain`` shows, as one JSON-ready document: the answer of each role."""
     exp = token_claims.get("exp")
-    matched = result.decision.matched
+    answers = []
+    for view in roles:
+        result = explain.explain(
+            view.organization, view.issuer, json.loads(view.trust_policy), token_claims, view.entries
+        )
+        matched = result.decision.matched
+        answers.append(
+            {
+                "role": view.key,
+                "account": view.account,
+                "name": view.role.name,
+                "decision": "ALLOW" if result.allowed else "DENY",
+                "matchedStatement": matched.sid if matched else None,
+                "statements": [
+                    {"sid": s.sid, "allowed": s.allowed, "failures": explain.failure_text(s, token_claims)}
+                    for s in result.decision.statements
+                ],
+                "nearestSubject": result.nearest_subject,
+                "hints": list(result.hints),
+            }
+        )
+    admitted = [{"role": a["role"], "account": a["account"]} for a in answers if a["decision"] == "ALLOW"]
     return {
         "stack": stack,
         "token": {
@@ -335,14 +496,9 @@ def explain_report(
             "exp": _timestamp(exp),
             "expired": explain.expired(token_claims, datetime.now(UTC)),
         },
-        "decision": "ALLOW" if result.allowed else "DENY",
-        "matchedStatement": matched.sid if matched else None,
-        "statements": [
-            {"sid": s.sid, "allowed": s.allowed, "failures": explain.failure_text(s, token_claims)}
-            for s in result.decision.statements
-        ],
-        "nearestSubject": result.nearest_subject,
-        "hints": list(result.hints),
+        "decision": "ALLOW" if admitted else "DENY",
+        "admittedBy": admitted,
+        "roles": answers,
     }
 
 
@@ -358,19 +514,24 @@ def render_explanation(report: dict[str, Any]) -> str:
         statuses = {True: " (expired: STS refuses it whatever the policy says)", False: " (not expired)", None: ""}
         rows.append(("exp", f"{token['exp']}{statuses[token['expired']]}"))
     lines += [*_pairs(rows), ""]
-    policy = f"the trust policy of stack {report['stack']}"
-    if report["decision"] == "ALLOW":
-        lines.append(f"ALLOW: statement {report['matchedStatement']} of {policy} admits this token.")
-        return "\n".join(lines) + "\n"
-    lines.append(f"DENY: no statement of {policy} admits this token.")
-    for statement in report["statements"]:
-        lines.append(f"  {statement['sid']}")
-        lines += [f"    - {failure}" for failure in statement["failures"]]
-    if report["nearestSubject"]:
-        lines += ["", f"Nearest trusted subject: {report['nearestSubject']}"]
-    if report["hints"]:
-        lines += ["", "Hints", *(f"  - {hint}" for hint in report["hints"])]
-    return "\n".join(lines) + "\n"
+    for answer in report["roles"]:
+        policy = f"the trust policy of role {answer['role']} (account {answer['account']}) of stack {report['stack']}"
+        if answer["decision"] == "ALLOW":
+            lines.append(f"ALLOW: statement {answer['matchedStatement']} of {policy} admits this token.")
+            continue
+        lines.append(f"DENY: no statement of {policy} admits this token.")
+        for statement in answer["statements"]:
+            lines.append(f"  {statement['sid']}")
+            lines += [f"    - {failure}" for failure in statement["failures"]]
+        if answer["nearestSubject"]:
+            lines += [f"  Nearest trusted subject: {answer['nearestSubject']}"]
+        if answer["hints"]:
+            lines += ["  Hints", *(f"    - {hint}" for hint in answer["hints"])]
+        lines.append("")
+    if len(report["roles"]) > 1:
+        admitted = ", ".join(f"{a['role']} (account {a['account']})" for a in report["admittedBy"])
+        lines.append(f"Admitted by: {admitted or 'no role'}")
+    return "\n".join(line.rstrip() for line in lines).rstrip("\n") + "\n"
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
@@ -395,9 +556,16 @@ def explain_command(args: argparse.Namespace, stdin: TextIO) -> int:
     except StackError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
-    settings = evaluated.settings
+    roles = evaluated.roles
+    if args.role is not None:
+        roles = tuple(view for view in roles if view.key == args.role)
+        if not roles:
+            keys = ", ".join(sorted({view.key for view in evaluated.roles}))
+            print(f"error: --role {args.role}: no such role; the stack's roles are {keys}", file=sys.stderr)
+            return EXIT_USAGE
     if args.aud is not None:
-        token_claims: dict[str, Any] = {"iss": args.iss or settings.issuer, "aud": args.aud, "sub": args.sub}
+        issuer = args.iss or roles[0].issuer
+        token_claims: dict[str, Any] = {"iss": issuer, "aud": args.aud, "sub": args.sub}
         source = "--aud and --sub" + ("" if args.iss else ", iss taken as the configured issuer")
     else:
         try:
@@ -406,9 +574,8 @@ def explain_command(args: argparse.Namespace, stdin: TextIO) -> int:
         except InputError as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_USAGE
-    document = json.loads(evaluated.trust_policy)
     stack = evaluated.config.stack
-    report = explain_report(settings, document, token_claims, source, stack=stack, decoded=args.aud is None)
+    report = explain_report(roles, token_claims, source, stack=stack, decoded=args.aud is None)
     print(json.dumps(report, indent=2) if args.json else render_explanation(report), end="" if not args.json else "\n")
     return EXIT_OK if report["decision"] == "ALLOW" else EXIT_DENY
 
@@ -438,6 +605,7 @@ def parser() -> argparse.ArgumentParser:
     explain_parser.add_argument("--aud", help="evaluate this audience instead of a token (with --sub)")
     explain_parser.add_argument("--sub", help="evaluate this subject instead of a token (with --aud)")
     explain_parser.add_argument("--iss", help="with --aud/--sub: the issuer (default: the configured one)")
+    explain_parser.add_argument("--role", metavar="KEY", help="evaluate only this role (default: every role)")
     return root
 
 

@@ -1,15 +1,24 @@
-"""The ``PulumiCloudOidc`` component: everything that lets Pulumi Cloud assume an AWS role.
+"""The components: one OIDC provider per account, one role per role, and the organization that multiplies them.
 
-It owns the IAM OIDC provider for the issuer (or reuses one), the role with its trust policy
-and policy attachments, one ``pulumiservice.DeploymentSettings`` per managed Deployments
-stack, and one ``pulumiservice.Environment`` per ESC environment. Every check that can fail
-runs before the first child is declared, so invalid input creates nothing.
+- :class:`OidcProvider`: the issuer's IAM OIDC provider in one AWS account, created or reused,
+  with its ARN known before it exists (IAM names a provider after its issuer).
+- :class:`OidcRole`: one IAM role, its policy attachments, and the ``pulumiservice.DeploymentSettings``
+  and ``pulumiservice.Environment`` resources that point at it.
+- :class:`PulumiCloudOidc`: the whole admin stack for one Pulumi organization. It declares an
+  ``aws.Provider`` per account reached through ``assumeRole`` or ``profile``, reads each account
+  through its provider, runs every check that needs AWS (the account ID, a reused provider's client
+  IDs, each trust policy's size) and only then declares an :class:`OidcProvider` per account and an
+  :class:`OidcRole` per role. A failed check declares no IAM or Pulumi Cloud resource.
+
+Form A (one role, no ``roles`` key) keeps the URNs of release 0.1.0, whose single component held
+every resource: its children are declared inside the new components with aliases to the old parent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import cast
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -17,10 +26,21 @@ import pulumi_pulumiservice as pulumiservice
 import pulumi_tls as tls
 
 from oidc import claims, esc, trust
-from oidc.settings import ConfigError, ConfigIssue, DeploymentStack, EscEnvironment, Settings
+from oidc.settings import (
+    AccountSettings,
+    ConfigError,
+    ConfigIssue,
+    DeploymentStack,
+    EscEnvironment,
+    RoleSettings,
+    Settings,
+    provider_client_ids,
+)
 from oidc.thumbprint import Certificate, thumbprint
 
 TYPE = "pulumi-aws-oidc:index:PulumiCloudOidc"
+PROVIDER_TYPE = "pulumi-aws-oidc:index:OidcProvider"
+ROLE_TYPE = "pulumi-aws-oidc:index:OidcRole"
 
 
 def policy_identity(policy_arn: str) -> str:
@@ -35,8 +55,8 @@ def policy_identity(policy_arn: str) -> str:
     return f"{account}/{path}"
 
 
-def aws_invoke_options(opts: pulumi.ResourceOptions | None) -> pulumi.InvokeOptions | None:
-    """Route the component's AWS look-ups through the AWS provider given in ``opts``, if any."""
+def aws_provider_of(opts: pulumi.ResourceOptions | None) -> pulumi.ProviderResource | None:
+    """The AWS provider given in ``opts`` (``provider`` or ``providers``), if any."""
     if opts is None:
         return None
     candidates: list[pulumi.ProviderResource] = []
@@ -46,142 +66,150 @@ def aws_invoke_options(opts: pulumi.ResourceOptions | None) -> pulumi.InvokeOpti
         candidates.extend(opts.providers)
     if isinstance(opts.provider, pulumi.ProviderResource):
         candidates.append(opts.provider)
-    provider = next((p for p in candidates if p.package == "aws"), None)
-    return pulumi.InvokeOptions(provider=provider) if provider is not None else None
+    return next((p for p in candidates if p.package == "aws"), None)
 
 
-def created_provider_arn(issuer: str, invoke_opts: pulumi.InvokeOptions | None, partition: str | None = None) -> str:
-    """The ARN IAM gives the provider of ``issuer`` in the account (and partition) the AWS provider reaches.
-
-    IAM names a provider after its issuer, so the ARN is known before the provider exists.
-    """
-    if partition is None:
-        partition = aws.get_partition(opts=invoke_opts).partition
-    account_id = aws.get_caller_identity(opts=invoke_opts).account_id
-    return claims.provider_arn(partition, account_id, issuer)
+def _moved(old_parent: pulumi.Resource | None) -> list[pulumi.Input[str | pulumi.Alias]] | None:
+    """Aliases that keep the URN a child had under ``old_parent`` (release 0.1.0's single component)."""
+    return [pulumi.Alias(parent=old_parent)] if old_parent is not None else None
 
 
-def _config_error(path: str, message: str) -> ConfigError:
-    return ConfigError([ConfigIssue(path, message)])
+def _issue(path: str, message: str) -> ConfigIssue:
+    return ConfigIssue(path, message)
 
 
-class PulumiCloudOidc(pulumi.ComponentResource):
-    """Lets Pulumi Deployments and Pulumi ESC assume one AWS role through OIDC."""
+class OidcProvider(pulumi.ComponentResource):
+    """The issuer's IAM OIDC provider in one AWS account: created by this stack, or an existing one reused."""
 
-    role_arn: pulumi.Output[str]
-    role_name: pulumi.Output[str]
-    oidc_provider_arn: pulumi.Output[str]
-    audiences: pulumi.Output[list[str]]
-    trust_policy: pulumi.Output[str]
-    deployment_stacks: pulumi.Output[list[str]]
-    environments: pulumi.Output[list[str]]
+    arn: pulumi.Output[str]
+    client_ids: pulumi.Output[list[str]]
 
     def __init__(
         self,
         name: str,
-        settings: Settings,
-        opts: pulumi.ResourceOptions | None = None,
         *,
-        lookup_existing_provider: bool = True,
+        account: str,
+        issuer: str,
+        arn: str,
+        client_ids: Sequence[str],
+        create: bool,
+        thumbprints: Literal["auto"] | Sequence[str] = "auto",
+        protect: bool = True,
+        moved_from: pulumi.Resource | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """Declare everything ``settings`` asks for, under a component named ``name``.
+        """Declare the provider of ``issuer`` in ``account`` with ``client_ids``, or stand for the one at ``arn``.
 
-        A reused provider (``oidcProvider.arn``) is read from AWS first, to check that it lists every
-        audience the trust policy needs. ``lookup_existing_provider=False`` skips that read, for a
-        provider that another component of the same program creates: it does not exist yet in a
-        preview or the first update. Make this component depend on that one (``depends_on``), so
-        that its role is created after the provider its trust policy names.
+        ``arn`` is the provider's ARN either way: for a created one, the ARN IAM will give it
+        (:func:`oidc.claims.provider_arn`), so roles can name it before it exists.
         """
-        invoke_opts = aws_invoke_options(opts)
-        partition = aws.get_partition(opts=invoke_opts).partition
-        provider_settings = settings.oidc_provider
-        required_audiences = sorted({a.audience for a in trust.admissions(settings)})
-        if provider_settings.arn is not None:
-            provider_arn = provider_settings.arn
-            if lookup_existing_provider:
-                _check_existing_provider(provider_arn, required_audiences, invoke_opts)
-            client_ids = required_audiences
-        else:
-            provider_arn = created_provider_arn(settings.issuer, invoke_opts, partition)
-            client_ids = claims.provider_client_ids(settings.organization, provider_settings.audiences)
-        policy_json = trust.render(trust.trust_policy(settings, provider_arn))
-        problem = trust.size_problem(policy_json, settings.trust_policy_max_chars)
-        if problem is not None:
-            raise _config_error("trustPolicyMaxChars", problem)
-
-        super().__init__(TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
-        provider: aws.iam.OpenIdConnectProvider | None = None
-        if provider_settings.arn is None:
-            provider = aws.iam.OpenIdConnectProvider(
+        props = {"account": account, "issuer": issuer, "arn": arn, "created": create}
+        super().__init__(PROVIDER_TYPE, name, props, opts)
+        self.planned_arn = arn
+        self.resource: aws.iam.OpenIdConnectProvider | None = None
+        if create:
+            self.resource = aws.iam.OpenIdConnectProvider(
                 f"{name}-provider",
-                url=settings.issuer,
-                client_id_lists=client_ids,
-                thumbprint_lists=self._thumbprints(settings),
-                opts=pulumi.ResourceOptions(parent=self, protect=provider_settings.protect),
+                url=issuer,
+                client_id_lists=list(client_ids),
+                thumbprint_lists=self._thumbprints(issuer, thumbprints),
+                opts=pulumi.ResourceOptions(parent=self, protect=protect, aliases=_moved(moved_from)),
             )
+        self.arn = self.resource.arn if self.resource else pulumi.Output.from_input(arn)
+        self.client_ids = pulumi.Output.from_input(list(client_ids))
+        self.register_outputs({"arn": self.arn, "clientIds": self.client_ids})
 
-        role_settings = settings.role
-        role = aws.iam.Role(
+    def _thumbprints(self, issuer: str, configured: Literal["auto"] | Sequence[str]) -> pulumi.Input[list[str]] | None:
+        if configured != "auto":
+            return list(configured) or None
+        chain = tls.get_certificate_output(url=issuer, opts=pulumi.InvokeOutputOptions(parent=self))
+        return chain.certificates.apply(lambda certs: [thumbprint([Certificate.from_data(c) for c in certs])])
+
+
+class OidcRole(pulumi.ComponentResource):
+    """One IAM role Pulumi Cloud assumes, its attachments, and the settings and environments that use it."""
+
+    arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        organization: str,
+        issuer: str,
+        role: RoleSettings,
+        trust_policy: str,
+        trust_policy_max_chars: int,
+        policy_arns: Sequence[str],
+        provider: OidcProvider,
+        settings_prefix: str | None = None,
+        moved_from: pulumi.Resource | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        """Declare ``role`` with ``trust_policy`` (checked against ``trust_policy_max_chars``) and ``policy_arns``.
+
+        Deployment settings and environments are named ``<settings_prefix>-deploy-<project>/<stack>``
+        and ``<settings_prefix>-env-<project>/<name>`` (``settings_prefix`` defaults to ``name``):
+        give every role of an organization the same prefix, so that moving a stack from one role to
+        another updates its settings instead of deleting and recreating them.
+        """
+        props = {
+            "organization": organization,
+            "issuer": issuer,
+            "role": role.key,
+            "account": role.account,
+            "entries": role.config_path if role.config_path != "role" else "",
+            "trustPolicy": trust_policy,
+            "trustPolicyMaxChars": trust_policy_max_chars,
+        }
+        super().__init__(ROLE_TYPE, name, props, opts)
+        prefix = settings_prefix or name
+        self.resource = aws.iam.Role(
             f"{name}-role",
-            name=role_settings.name,
-            path=role_settings.path,
-            description=role_settings.description
-            or f"Assumed by Pulumi Cloud for {settings.organization} through OIDC",
-            assume_role_policy=policy_json,
-            max_session_duration=role_settings.max_session_duration,
-            permissions_boundary=role_settings.permissions_boundary,
-            tags=dict(role_settings.tags) or None,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[provider] if provider else None),
+            name=role.name,
+            path=role.path,
+            description=role.description or f"Assumed by Pulumi Cloud for {organization} through OIDC",
+            assume_role_policy=trust_policy,
+            max_session_duration=role.max_session_duration,
+            permissions_boundary=role.permissions_boundary,
+            tags=dict(role.tags) or None,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[provider.resource] if provider.resource else None,
+                aliases=_moved(moved_from),
+            ),
         )
-        policy_arns = role_settings.policy_arns
-        if policy_arns is None:
-            policy_arns = (f"arn:{partition}:iam::aws:policy/ReadOnlyAccess",)
+        child = pulumi.ResourceOptions(parent=self, aliases=_moved(moved_from))
         for policy_arn in policy_arns:
             aws.iam.RolePolicyAttachment(
                 f"{name}-policy-{policy_identity(policy_arn)}",
-                role=role.name,
+                role=self.resource.name,
                 policy_arn=policy_arn,
                 opts=child,
             )
-
-        managed_stacks = [d for d in settings.deployments if d.session is not None]
-        for deployment in managed_stacks:
-            self._deployment_settings(name, settings.organization, deployment, role.arn)
-        defined_environments = [e for e in settings.environments if e.session is not None]
-        for environment in defined_environments:
-            self._environment(name, settings.organization, environment, role.arn)
-
-        org = settings.organization
-        self.role_arn = role.arn
-        self.role_name = role.name
-        self.oidc_provider_arn = provider.arn if provider else pulumi.Output.from_input(provider_arn)
-        self.audiences = pulumi.Output.from_input(client_ids)
-        self.trust_policy = pulumi.Output.from_input(policy_json)
-        self.deployment_stacks = pulumi.Output.from_input([f"{org}/{d.identity}" for d in managed_stacks])
-        self.environments = pulumi.Output.from_input([f"{org}/{e.identity}" for e in defined_environments])
-        self.register_outputs(
-            {
-                "roleArn": self.role_arn,
-                "roleName": self.role_name,
-                "oidcProviderArn": self.oidc_provider_arn,
-                "audiences": self.audiences,
-                "trustPolicy": self.trust_policy,
-                "deploymentStacks": self.deployment_stacks,
-                "environments": self.environments,
-            }
-        )
-
-    def _thumbprints(self, settings: Settings) -> pulumi.Input[list[str]] | None:
-        configured = settings.oidc_provider.thumbprints
-        if configured != "auto":
-            return list(configured) or None
-        chain = tls.get_certificate_output(url=settings.issuer, opts=pulumi.InvokeOutputOptions(parent=self))
-        return chain.certificates.apply(lambda certs: [thumbprint([Certificate.from_data(c) for c in certs])])
+        for deployment in role.managed_stacks:
+            self._deployment_settings(f"{prefix}-deploy-{deployment.identity}", organization, deployment, child)
+        for environment in role.defined_environments:
+            self._environment(f"{prefix}-env-{environment.identity}", organization, environment, child)
+        wide_stacks = [d.path for d in role.deployments if d.org_wide]
+        wide_environments = [e.path for e in role.environments if e.org_wide]
+        if wide_stacks or wide_environments:
+            kinds = " and ".join(k for k, wide in (("stack", wide_stacks), ("environment", wide_environments)) if wide)
+            pulumi.log.warn(
+                f"{role.config_path}: the role trusts every {kinds} of {organization} "
+                f"({', '.join(wide_stacks + wide_environments)}), with the permissions of "
+                f"{', '.join(policy_arns) or 'no attached policy'}: whoever can run a deployment or open an "
+                "environment there gets them. Name the projects instead; the policy pack refuses this unless "
+                "allowOrgWideSubjects is set",
+                resource=self.resource,
+            )
+        self.arn = self.resource.arn
+        self.role_name = self.resource.name
+        self.register_outputs({"arn": self.arn, "name": self.role_name})
 
     def _deployment_settings(
-        self, name: str, org: str, deployment: DeploymentStack, role_arn: pulumi.Output[str]
+        self, name: str, org: str, deployment: DeploymentStack, opts: pulumi.ResourceOptions
     ) -> pulumiservice.DeploymentSettings:
         assert deployment.session is not None
         session = deployment.session
@@ -195,14 +223,14 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 )
             )
         resource = pulumiservice.DeploymentSettings(
-            f"{name}-deploy-{deployment.identity}",
+            name,
             organization=org,
             project=deployment.project,
             stack=deployment.stack,
             operation_context=pulumiservice.DeploymentSettingsOperationContextArgs(
                 oidc=pulumiservice.OperationContextOIDCArgs(
                     aws=pulumiservice.AWSOIDCConfigurationArgs(
-                        role_arn=role_arn,
+                        role_arn=self.resource.arn,
                         session_name=session.session_name,
                         duration=session.duration,
                         policy_arns=list(session.policy_arns) or None,
@@ -210,51 +238,287 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 )
             ),
             source_context=source,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=opts,
         )
         if source is None:
             pulumi.log.warn(
                 f"deployment settings of {org}/{deployment.identity} have no source: this resource owns all "
-                "of the stack's deployment settings, so a source set elsewhere is removed. Set "
-                "deployments[].source, or manageSettings: false to only trust the stack",
+                f"of the stack's deployment settings, so a source set elsewhere is removed. Set "
+                f"{deployment.path}.source, or manageSettings: false to only trust the stack",
                 resource=resource,
             )
         return resource
 
     def _environment(
-        self, name: str, org: str, environment: EscEnvironment, role_arn: pulumi.Output[str]
+        self, name: str, org: str, environment: EscEnvironment, opts: pulumi.ResourceOptions
     ) -> pulumiservice.Environment:
         return pulumiservice.Environment(
-            f"{name}-env-{environment.identity}",
+            name,
             organization=org,
             project=environment.project,
             name=environment.name,
-            yaml=role_arn.apply(lambda arn: pulumi.StringAsset(esc.render(esc.definition(environment, arn)))),
-            opts=pulumi.ResourceOptions(parent=self),
+            yaml=self.resource.arn.apply(lambda arn: pulumi.StringAsset(esc.render(esc.definition(environment, arn)))),
+            opts=opts,
         )
 
 
-def _check_existing_provider(arn: str, audiences: list[str], opts: pulumi.InvokeOptions | None) -> None:
-    """Fail before declaring anything when the reused provider lacks a client ID the trust needs.
+@dataclass(frozen=True)
+class _Account:
+    """What the checks learned of one account, before anything of it is declared."""
+
+    settings: AccountSettings
+    partition: str
+    account_id: str
+    provider_arn: str
+    client_ids: list[str]
+    provider: pulumi.ProviderResource | None
+
+
+@dataclass(frozen=True)
+class _Role:
+    settings: RoleSettings
+    trust_policy: str
+    policy_arns: tuple[str, ...]
+
+
+class PulumiCloudOidc(pulumi.ComponentResource):
+    """Lets Pulumi Deployments and Pulumi ESC assume AWS roles through OIDC, across accounts."""
+
+    roles: pulumi.Output[dict[str, dict[str, str]]]
+    oidc_providers: pulumi.Output[dict[str, str]]
+    deployment_stack_roles: pulumi.Output[dict[str, str]]
+    environment_roles: pulumi.Output[dict[str, str]]
+
+    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None) -> None:
+        """Declare everything ``settings`` asks for, under a component named ``name``.
+
+        Every account is read first, through its own AWS provider: its partition and account ID (an
+        ``accounts.<key>.id`` the credentials do not reach fails), a reused provider's client IDs (one
+        lacking an audience the roles need fails, with the command that adds it), and each role's trust
+        policy is checked against its account's quota. A failure raises :class:`ConfigError` listing
+        every problem, with nothing declared but the AWS providers those reads went through.
+        """
+        self.settings = settings
+        accounts, issues = self._read_accounts(name, settings, opts)
+        roles: dict[str, _Role] = {}
+        for role in settings.roles:
+            account = accounts.get(role.account)
+            if account is None:
+                continue
+            checked, problem = _checked_role(settings, account, role)
+            if problem is not None:
+                issues.append(problem)
+            roles[role.key] = checked
+        if issues:
+            raise ConfigError(issues)
+
+        super().__init__(TYPE, name, None, opts)
+        moved_from = None if settings.by_roles else self
+        self.providers: dict[str, OidcProvider] = {}
+        for key, account in accounts.items():
+            oidc = account.settings.oidc_provider
+            self.providers[key] = OidcProvider(
+                f"{name}-{key}" if settings.by_roles else name,
+                account=key,
+                issuer=settings.issuer,
+                arn=account.provider_arn,
+                client_ids=account.client_ids,
+                create=oidc.arn is None,
+                thumbprints=oidc.thumbprints,
+                protect=oidc.protect,
+                moved_from=moved_from,
+                opts=self._child_options(account.provider),
+            )
+        self.role_components: dict[str, OidcRole] = {}
+        for key, checked in roles.items():
+            account = accounts[checked.settings.account]
+            self.role_components[key] = OidcRole(
+                f"{name}-{key}" if settings.by_roles else name,
+                organization=settings.organization,
+                issuer=settings.issuer,
+                role=checked.settings,
+                trust_policy=checked.trust_policy,
+                trust_policy_max_chars=account.settings.trust_policy_max_chars,
+                policy_arns=checked.policy_arns,
+                provider=self.providers[account.settings.key],
+                settings_prefix=name,
+                moved_from=moved_from,
+                opts=self._child_options(account.provider),
+            )
+        self._set_outputs(accounts, roles)
+
+    def _child_options(self, provider: pulumi.ProviderResource | None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, providers={"aws": provider} if provider else None)
+
+    def _read_accounts(
+        self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None
+    ) -> tuple[dict[str, _Account], list[ConfigIssue]]:
+        issues: list[ConfigIssue] = []
+        accounts: dict[str, _Account] = {}
+        for account in settings.accounts:
+            provider = aws_provider_of(opts) if account.uses_default_provider else _aws_provider(name, account, opts)
+            invoke = pulumi.InvokeOptions(provider=provider) if provider else None
+            try:
+                partition = aws.get_partition(opts=invoke).partition
+                account_id = aws.get_caller_identity(opts=invoke).account_id
+            except Exception as error:  # the AWS provider's own message says why (no credentials, denied)
+                issues.append(_issue(f"accounts.{account.key}" if settings.by_roles else "aws", _unreachable(error)))
+                continue
+            if account.id is not None and account_id != account.id:
+                issues.append(
+                    _issue(
+                        f"{account.config_path}id",
+                        f"got {account.id!r}, but the credentials of this account reach account {account_id}; fix "
+                        "its assumeRole or profile, or the id",
+                    )
+                )
+                continue
+            roles = settings.roles_of(account.key)
+            needed = sorted({a.audience for role in roles for a in _admissions(settings.organization, role)})
+            oidc = account.oidc_provider
+            if oidc.arn is not None:
+                problem = _check_reused_provider(
+                    oidc.arn, account_id, needed, invoke, f"{account.config_path}oidcProvider.arn"
+                )
+                if problem is not None:
+                    issues.append(problem)
+                    continue
+                provider_arn, client_ids = oidc.arn, needed
+            else:
+                provider_arn = claims.provider_arn(partition, account_id, settings.issuer)
+                client_ids = provider_client_ids(settings.organization, account, roles, settings.by_roles)
+            accounts[account.key] = _Account(account, partition, account_id, provider_arn, client_ids, provider)
+        return accounts, issues
+
+    def _set_outputs(self, accounts: Mapping[str, _Account], roles: Mapping[str, _Role]) -> None:
+        org = self.settings.organization
+        self.oidc_providers = pulumi.Output.all(**{k: p.arn for k, p in self.providers.items()})
+        self.roles = pulumi.Output.all(
+            **{
+                key: pulumi.Output.all(
+                    arn=role.arn,
+                    name=role.role_name,
+                    account=roles[key].settings.account,
+                    trustPolicy=roles[key].trust_policy,
+                )
+                for key, role in self.role_components.items()
+            }
+        )
+        self.deployment_stack_roles = pulumi.Output.from_input(
+            dict(
+                sorted(
+                    (f"{org}/{d.identity}", r.settings.key) for r in roles.values() for d in r.settings.managed_stacks
+                )
+            )
+        )
+        self.environment_roles = pulumi.Output.from_input(
+            dict(
+                sorted(
+                    (f"{org}/{e.identity}", r.settings.key)
+                    for r in roles.values()
+                    for e in r.settings.defined_environments
+                )
+            )
+        )
+        outputs: dict[str, pulumi.Output[Any]]
+        if self.settings.by_roles:
+            outputs = {
+                "roles": self.roles,
+                "oidcProviders": self.oidc_providers,
+                "deploymentStacks": self.deployment_stack_roles,
+                "environments": self.environment_roles,
+            }
+        else:
+            [(key, only)] = roles.items()
+            component, provider = self.role_components[key], self.providers[only.settings.account]
+            outputs = {
+                "roleArn": component.arn,
+                "roleName": component.role_name,
+                "oidcProviderArn": provider.arn,
+                "audiences": provider.client_ids,
+                "trustPolicy": pulumi.Output.from_input(only.trust_policy),
+                "deploymentStacks": pulumi.Output.from_input(
+                    [f"{org}/{d.identity}" for d in only.settings.managed_stacks]
+                ),
+                "environments": pulumi.Output.from_input(
+                    [f"{org}/{e.identity}" for e in only.settings.defined_environments]
+                ),
+            }
+        self.stack_outputs = outputs
+        """The stack outputs of this form (design sections 2 and 2b), by output name."""
+        self.register_outputs(outputs)
+
+
+def _admissions(org: str, role: RoleSettings) -> list[trust.Admission]:
+    return trust.admissions(org, role.deployments, role.environments)
+
+
+def _checked_role(settings: Settings, account: _Account, role: RoleSettings) -> tuple[_Role, ConfigIssue | None]:
+    """The role's trust policy and attachments, and what is wrong with its size."""
+    policy = trust.render(
+        trust.trust_policy(settings.issuer, account.provider_arn, _admissions(settings.organization, role))
+    )
+    quota_key = f"{account.settings.config_path}trustPolicyMaxChars"
+    problem = trust.size_problem(policy, account.settings.trust_policy_max_chars, quota_key)
+    policy_arns = role.policy_arns
+    if policy_arns is None:
+        policy_arns = (f"arn:{account.partition}:iam::aws:policy/ReadOnlyAccess",)
+    path = role.config_path if settings.by_roles else "trustPolicyMaxChars"
+    checked = _Role(role, policy, policy_arns)
+    return checked, (_issue(path, problem) if problem else None)
+
+
+def _aws_provider(name: str, account: AccountSettings, opts: pulumi.ResourceOptions | None) -> aws.Provider:
+    """The AWS provider that reaches ``account`` through its ``assumeRole`` or ``profile``."""
+    assume_roles = None
+    if account.assume_role is not None:
+        assume_roles = [
+            aws.ProviderAssumeRoleArgs(
+                role_arn=account.assume_role.role_arn,
+                session_name=account.assume_role.session_name,
+                external_id=account.assume_role.external_id,
+            )
+        ]
+    return aws.Provider(
+        f"{name}-aws-{account.key}",
+        assume_roles=assume_roles,
+        profile=account.profile,
+        region=account.region or pulumi.Config("aws").get("region"),
+        allowed_account_ids=[account.id] if account.id else None,
+        opts=pulumi.ResourceOptions(parent=opts.parent if opts else None),
+    )
+
+
+def _unreachable(error: Exception) -> str:
+    return f"AWS could not be read with this account's credentials: {error}"
+
+
+def _check_reused_provider(
+    arn: str, account_id: str, audiences: list[str], opts: pulumi.InvokeOptions | None, path: str
+) -> ConfigIssue | None:
+    """What keeps the reused provider at ``arn`` from admitting the roles' tokens, if anything.
 
     A look-up that reports no client IDs (an offline plan) cannot be checked and passes.
     """
+    if arn.split(":")[4] != account_id:
+        return _issue(path, f"got {arn!r}, a provider of account {arn.split(':')[4]}; this account is {account_id}")
     try:
         existing = aws.iam.get_open_id_connect_provider(arn=arn, opts=opts)
     except Exception as error:  # the provider's own message says why (not found, denied)
-        raise _config_error("oidcProvider.arn", f"got {arn!r}; AWS could not read it: {error}") from None
+        return _issue(path, f"got {arn!r}; AWS could not read it: {error}")
     # Typed as always present, but an offline look-up leaves it out: nothing to check then.
     client_ids = cast("Sequence[str] | None", existing.client_id_lists)
     if client_ids is None:
-        return
+        return None
     missing = [a for a in audiences if a not in client_ids]
-    if missing:
-        commands = "; ".join(
-            f"aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {arn} --client-id {a}"
-            for a in missing
-        )
-        raise _config_error(
-            "oidcProvider.arn",
-            f"got {arn!r}, whose client IDs {sorted(client_ids)} lack {missing}, "
-            f"so STS would reject those tokens; add them: {commands}",
-        )
+    if not missing:
+        return None
+    commands = "; ".join(
+        f"aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {arn} --client-id {a}"
+        for a in missing
+    )
+    return _issue(
+        path,
+        f"got {arn!r}, whose client IDs {sorted(client_ids)} lack {missing}, so STS would reject those tokens; "
+        f"add them: {commands}",
+    )

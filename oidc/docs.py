@@ -2,9 +2,9 @@
 
 - Top-level keys: their declarations in ``Pulumi.yaml`` (``type``, ``default``, ``description``),
   which are also what the Pulumi CLI checks and applies.
-- Nested keys (``oidcProvider.arn``, ``deployments[].stack``, ...): :data:`NESTED` below, which
-  Pulumi's project config cannot express (it types no objects).
-- Stack outputs: :data:`OUTPUTS` below.
+- Nested keys (``oidcProvider.arn``, ``deployments[].stack``, ``roles.<key>.account``, ...):
+  :data:`NESTED` below, which Pulumi's project config cannot express (it types no objects).
+- Stack outputs of each form: :data:`OUTPUTS` below.
 
 ``python -m oidc.docs`` (``make docs``) rewrites the tables between their markers in README.md;
 ``--check`` only reports whether they are up to date. The tests check that the documented keys
@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +28,11 @@ from oidc.durations import MAX_SESSION_SECONDS, MIN_ROLE_MAX_SECONDS, format_dur
 from oidc.settings import (
     DEFAULT_DURATION,
     DEFAULT_ESC_SESSION_NAME,
+    DEFAULT_TRUST_POLICY_MAX_CHARS,
     MAX_ROLE_POLICIES,
     MAX_SESSION_POLICIES,
     MAX_THUMBPRINTS,
+    MAX_TRUST_POLICY_CHARS,
 )
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -56,12 +58,38 @@ class NestedKey:
     meaning: str
     keys: tuple[str, ...] = ()
     """The keys of this key's own object value, which ``meaning`` describes in one row."""
+    like: str = ""
+    """A holder of :data:`NESTED` whose keys this key's value takes (``oidcProvider``, ``deployments[]``), which
+    ``meaning`` refers to instead of repeating them."""
 
 
 _ONE_HOUR = f"`{DEFAULT_DURATION}`"
 _SESSION_POLICIES = NestedKey(
     "policyArns", "list of ARNs", "`[]`", f"session policies (at most {MAX_SESSION_POLICIES})"
 )
+
+_ROLE_KEYS = (
+    NestedKey("name", "string", "auto-named", "IAM role name (1-64 of letters, digits and `_+=,.@-`)"),
+    NestedKey("path", "string", "`/`", "IAM path"),
+    NestedKey("description", "string", "`Assumed by Pulumi Cloud for <org> through OIDC`", "role description"),
+    NestedKey(
+        "policyArns",
+        "list of ARNs",
+        "`[arn:<partition>:iam::aws:policy/ReadOnlyAccess]`",
+        f"managed policies attached to the role: at most {MAX_ROLE_POLICIES}, and AWS's default quota is 10 "
+        'per role (raise "Managed policies per role" in Service Quotas for more)',
+    ),
+    NestedKey("permissionsBoundary", "ARN", "none", "permissions boundary"),
+    NestedKey(
+        "maxSessionDuration",
+        "duration",
+        _ONE_HOUR,
+        f"the role's maximum session, {format_duration(MIN_ROLE_MAX_SECONDS)} to "
+        f"{format_duration(MAX_SESSION_SECONDS)}; every `duration` below must fit in it",
+    ),
+    NestedKey("tags", "map", "`{}`", "role tags"),
+)
+"""The keys of a role: ``role`` in form A, each ``roles.<key>`` in form B."""
 
 NESTED: Mapping[str, tuple[NestedKey, ...]] = {
     "oidcProvider": (
@@ -77,31 +105,12 @@ NESTED: Mapping[str, tuple[NestedKey, ...]] = {
             "audiences",
             "list of strings",
             "`[]`",
-            "extra client IDs besides `<org>` and `aws:<org>` (e.g. other organizations)",
+            "extra client IDs (e.g. other organizations) besides `<org>` and `aws:<org>` (in form B: besides the "
+            "audiences the account's roles need)",
         ),
         NestedKey("protect", "bool", "`true`", "protect the created provider from `pulumi destroy`"),
     ),
-    "role": (
-        NestedKey("name", "string", "auto-named", "IAM role name (1-64 of letters, digits and `_+=,.@-`)"),
-        NestedKey("path", "string", "`/`", "IAM path"),
-        NestedKey("description", "string", "`Assumed by Pulumi Cloud for <org> through OIDC`", "role description"),
-        NestedKey(
-            "policyArns",
-            "list of ARNs",
-            "`[arn:<partition>:iam::aws:policy/ReadOnlyAccess]`",
-            f"managed policies attached to the role: at most {MAX_ROLE_POLICIES}, and AWS's default quota is 10 "
-            'per role (raise "Managed policies per role" in Service Quotas for more)',
-        ),
-        NestedKey("permissionsBoundary", "ARN", "none", "permissions boundary"),
-        NestedKey(
-            "maxSessionDuration",
-            "duration",
-            _ONE_HOUR,
-            f"the role's maximum session, {format_duration(MIN_ROLE_MAX_SECONDS)} to "
-            f"{format_duration(MAX_SESSION_SECONDS)}; every `duration` below must fit in it",
-        ),
-        NestedKey("tags", "map", "`{}`", "role tags"),
-    ),
+    "role": _ROLE_KEYS,
     "deployments[]": (
         NestedKey(
             "project",
@@ -152,22 +161,99 @@ NESTED: Mapping[str, tuple[NestedKey, ...]] = {
         _SESSION_POLICIES,
         NestedKey("region", "string", "none", "adds `AWS_REGION` and `pulumiConfig: aws:region` to the environment"),
     ),
-}
-"""Nested keys by the top-level key holding them; a ``[]`` suffix marks a list of objects."""
-
-OUTPUTS: tuple[tuple[str, str], ...] = (
-    ("roleArn", "ARN of the role"),
-    ("roleName", "name of the role"),
-    ("oidcProviderArn", "ARN of the provider, created or reused"),
-    (
-        "audiences",
-        "client IDs of the created provider; for a reused provider, the audiences the trust policy needs",
+    "accounts.<key>": (
+        NestedKey(
+            "id",
+            "string",
+            "the account of `assumeRole.roleArn`, else none",
+            "12-digit AWS account ID (quote it in YAML); when given, the run fails unless the credentials reach it",
+        ),
+        NestedKey(
+            "assumeRole",
+            "object",
+            "none",
+            "`roleArn` (required), `sessionName` and `externalId`: the role this account's AWS provider assumes "
+            "with the stack's credentials (e.g. `OrganizationAccountAccessRole`)",
+            keys=("roleArn", "sessionName", "externalId"),
+        ),
+        NestedKey(
+            "profile",
+            "string",
+            "none",
+            "a named AWS profile for this account's AWS provider, instead of `assumeRole`; at most one account "
+            "has neither, and it uses the stack's default AWS provider",
+        ),
+        NestedKey("region", "string", "the stack's `aws:region`", "region of this account's AWS provider"),
+        NestedKey(
+            "oidcProvider",
+            "object",
+            "`{}`",
+            "the issuer's IAM OIDC provider in this account, with the keys of `oidcProvider`",
+            like="oidcProvider",
+        ),
+        NestedKey(
+            "trustPolicyMaxChars",
+            "int",
+            f"`{DEFAULT_TRUST_POLICY_MAX_CHARS}`",
+            f'the account\'s IAM quota "Role trust policy length" (adjustable up to {MAX_TRUST_POLICY_CHARS})',
+        ),
     ),
-    ("trustPolicy", "the trust policy, as the compact JSON IAM stores"),
-    ("deploymentStacks", "`org/project/stack` of every stack whose settings this stack manages"),
-    ("environments", "`org/project/name` of every environment this stack creates"),
-)
-"""The stack outputs, in the order ``__main__.py`` exports them."""
+    "roles.<key>": (
+        NestedKey(
+            "account",
+            "string",
+            "required with `accounts`",
+            "the key of the role's account in `accounts` (an error without `accounts`); role names are unique "
+            "within an account",
+        ),
+        *_ROLE_KEYS,
+        NestedKey(
+            "deployments",
+            "list",
+            "`[]`",
+            "Pulumi Deployments stacks the role trusts, one item each, with the keys of `deployments[]`",
+            like="deployments[]",
+        ),
+        NestedKey(
+            "environments",
+            "list",
+            "`[]`",
+            "ESC environments the role trusts, one item each, with the keys of `environments[]`",
+            like="environments[]",
+        ),
+    ),
+}
+"""Nested keys by the top-level key holding them: a ``[]`` suffix marks a list of objects, a ``.<key>`` suffix
+a map of objects by key."""
+
+FORMS: Mapping[str, str] = {"A": "A (no `roles`)", "B": "B (`roles`)"}
+"""The two forms of the config (design sections 2 and 2b), as the outputs table names them."""
+
+OUTPUTS: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "A": (
+        ("roleArn", "ARN of the role"),
+        ("roleName", "name of the role"),
+        ("oidcProviderArn", "ARN of the provider, created or reused"),
+        (
+            "audiences",
+            "client IDs of the created provider; for a reused provider, the audiences the trust policy needs",
+        ),
+        ("trustPolicy", "the trust policy, as the compact JSON IAM stores"),
+        ("deploymentStacks", "`org/project/stack` of every stack whose settings this stack manages"),
+        ("environments", "`org/project/name` of every environment this stack creates"),
+    ),
+    "B": (
+        (
+            "roles",
+            "map role key -> `arn`, `name`, `account` (its key of `accounts`, or `default` without `accounts`) and "
+            "`trustPolicy` (the compact JSON IAM stores)",
+        ),
+        ("oidcProviders", "map account key -> ARN of the account's provider, created or reused"),
+        ("deploymentStacks", "map `org/project/stack` -> key of the role that manages the stack's settings"),
+        ("environments", "map `org/project/name` -> key of the role that creates the environment"),
+    ),
+}
+"""The stack outputs of each form (a key of :data:`FORMS`), in the order ``__main__.py`` exports them."""
 
 _TYPE_NAMES = {"string": "string", "integer": "int", "boolean": "bool", "array": "list"}
 
@@ -206,14 +292,62 @@ def template_prompts(project: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {key: dict(prompt or {}) for key, prompt in (template.get("config") or {}).items()}
 
 
+MAP_ENTRY = ".<key>"
+"""The suffix of a holder that is a map of objects (``roles.<key>``), standing for any key of the map."""
+LIST_ITEM = "[]"
+"""The suffix of a holder that is a list of objects (``deployments[]``), standing for any item."""
+
+
+def _top_level(holder: str) -> str:
+    return holder.removesuffix(LIST_ITEM).removesuffix(MAP_ENTRY)
+
+
+def _like_holder(nested: NestedKey) -> tuple[NestedKey, ...]:
+    if nested.like not in NESTED:
+        raise DocsError(
+            f"nested key {nested.key} takes the keys of {nested.like!r}, which oidc/docs.py does not document"
+        )
+    return NESTED[nested.like]
+
+
+def _walk(prefix: str, keys: Sequence[NestedKey]) -> Iterator[tuple[str, NestedKey]]:
+    """Each key below ``prefix`` with its path, following ``like`` into the keys it refers to."""
+    for nested in keys:
+        path = f"{prefix}.{nested.key}"
+        yield path, nested
+        if nested.like:
+            item = LIST_ITEM if nested.like.endswith(LIST_ITEM) else ""
+            yield from _walk(f"{path}{item}", _like_holder(nested))
+
+
+def nested_keys() -> list[tuple[str, NestedKey]]:
+    """Every documented nested key with its path, ``[]`` standing for a list item and ``<key>`` for a map entry.
+
+    Keys whose rows refer to another holder's keys (``roles.<key>.deployments``) are followed, so
+    ``roles.<key>.deployments[].stack`` is a documented key too.
+    """
+    return [found for holder, keys in NESTED.items() for found in _walk(holder, keys)]
+
+
 def nested_paths() -> list[str]:
-    """Every documented nested key path, as the loader names them, with ``[]`` for a list item."""
+    """Every documented nested key path (those of :func:`nested_keys`, and the keys of their object values)."""
     paths = []
-    for holder, keys in NESTED.items():
-        for nested in keys:
-            paths.append(f"{holder}.{nested.key}")
-            paths.extend(f"{holder}.{nested.key}.{key}" for key in nested.keys)
+    for path, nested in nested_keys():
+        paths.append(path)
+        paths.extend(f"{path}.{key}" for key in nested.keys)
     return paths
+
+
+def nested_objects() -> list[tuple[str, list[str]]]:
+    """Every documented object (a holder, a list item, a map entry, an object value) with its documented keys."""
+    objects = [(holder, [nested.key for nested in keys]) for holder, keys in NESTED.items()]
+    for path, nested in nested_keys():
+        if nested.keys:
+            objects.append((path, list(nested.keys)))
+        if nested.like:
+            item = LIST_ITEM if nested.like.endswith(LIST_ITEM) else ""
+            objects.append((f"{path}{item}", [inner.key for inner in _like_holder(nested)]))
+    return objects
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -229,7 +363,9 @@ def _row(*cells: str) -> str:
     return "| " + " | ".join(_cell(cell) for cell in cells) + " |"
 
 
-def _type(key: str, declared: Mapping[str, Any]) -> str:
+def _type(key: str, declared: Mapping[str, Any], holder: str | None) -> str:
+    if holder is not None and holder.endswith(MAP_ENTRY):
+        return "map"
     if "type" in declared:
         name = _TYPE_NAMES.get(declared["type"])
         if name is None:
@@ -256,7 +392,7 @@ def _default(declared: Mapping[str, Any]) -> str:
 def config_table(project: Mapping[str, Any]) -> str:
     """The "Config reference" table: each declared key, followed by its nested keys."""
     declarations = project_declarations(project)
-    holders = {holder.removesuffix("[]"): holder for holder in NESTED}
+    holders = {_top_level(holder): holder for holder in NESTED}
     missing = sorted(set(holders) - set(declarations))
     if missing:
         raise DocsError(f"nested keys are documented for keys Pulumi.yaml does not declare: {', '.join(missing)}")
@@ -266,20 +402,24 @@ def config_table(project: Mapping[str, Any]) -> str:
         if not isinstance(description, str) or not description:
             raise DocsError(f"Pulumi.yaml: config {key} has no description")
         holder = holders.get(key)
-        if holder is not None and holder.endswith("[]") != isinstance(declared.get("default"), list):
-            shape = "a list" if holder.endswith("[]") else "an object"
+        if holder is not None and holder.endswith(LIST_ITEM) != isinstance(declared.get("default"), list):
+            shape = "a list" if holder.endswith(LIST_ITEM) else "an object"
             raise DocsError(f"Pulumi.yaml: config {key}: documented as {holder}, so its default must be {shape}")
         meaning = f"{description}:" if holder else description
-        lines.append(_row(f"`{key}`", _type(key, declared), _default(declared), meaning))
+        lines.append(_row(f"`{key}`", _type(key, declared, holder), _default(declared), meaning))
         for nested in NESTED.get(holder or "", ()):
+            if nested.like:
+                _like_holder(nested)
             lines.append(_row(f"`{holder}.{nested.key}`", nested.type, nested.default, nested.meaning))
     return "\n".join(lines) + "\n"
 
 
 def outputs_table() -> str:
-    """The "Outputs" table."""
-    lines = [_row("output", "meaning"), "|---|---|"]
-    lines += [_row(f"`{name}`", meaning) for name, meaning in OUTPUTS]
+    """The "Outputs" table: the outputs of each form, form by form."""
+    if set(OUTPUTS) != set(FORMS):
+        raise DocsError(f"outputs are documented for forms {sorted(OUTPUTS)}, and the forms are {sorted(FORMS)}")
+    lines = [_row("output", "form", "meaning"), "|---|---|---|"]
+    lines += [_row(f"`{name}`", FORMS[form], meaning) for form, outputs in OUTPUTS.items() for name, meaning in outputs]
     return "\n".join(lines) + "\n"
 
 

@@ -46,6 +46,10 @@ def definition(environment: EscEnvironment, role_arn: str) -> dict[str, Any]:
     return {"values": values}
 
 
+_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+"""libyaml's emitter where PyYAML was built with it (about 10 times faster); the same text either way."""
+
+
 def render(document: dict[str, Any]) -> str:
     """YAML text of a definition, keys in the order they were built."""
-    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+    return yaml.dump(document, Dumper=_DUMPER, sort_keys=False, default_flow_style=False)

@@ -1,6 +1,6 @@
 """Why a token would (not) be let in: the trust policy's answer with named causes.
 
-Given the settings, the trust policy the program builds from them and a token's claims, it
+Given one role's trust policy (with its organization and issuer) and a token's claims, it
 reports the statement that admits the token, or each statement's failing conditions, the
 nearest subject the policy does trust, and hints for the known traps: the audience of ESC
 versus Deployments tokens, the unpinned ``<yaml>`` subject, another issuer, the organization's
@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from oidc import claims, trust
-from oidc.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -55,40 +54,78 @@ def _entry(**fields: str) -> str:
     return "{" + ", ".join(f"{key}: {value}" for key, value in fields.items()) + "}"
 
 
-def _listing_hints(settings: Settings, subject: claims.Subject) -> list[str]:
-    """Hints for a subject of the configured organization that no entry lists."""
+def trusted_subjects(document: Mapping[str, Any]) -> list[claims.Subject]:
+    """Every subject (or pattern) the policy's statements name, read as Pulumi subjects."""
+    found = []
+    for statement in document.get("Statement", []):
+        for keys in statement.get("Condition", {}).values():
+            for key, values in keys.items():
+                if key.endswith(":sub"):
+                    for value in values if isinstance(values, list) else [values]:
+                        parsed = claims.parse_subject(str(value))
+                        if parsed is not None:
+                            found.append(parsed)
+    return found
+
+
+def _like(pattern: str | None, value: str) -> bool:
+    return pattern is not None and trust.string_like(pattern, value)
+
+
+def _listing_hints(trusted: list[claims.Subject], subject: claims.Subject, where: str) -> list[str]:
+    """Hints for a subject of the configured organization that no trusted subject names."""
     if subject.kind == "deployments":
         assert subject.project is not None
         assert subject.name is not None
         matching = [
-            (index, d)
-            for index, d in enumerate(settings.deployments)
-            if trust.string_like(d.project, subject.project) and trust.string_like(d.stack, subject.name)
+            t
+            for t in trusted
+            if t.kind == "deployments" and _like(t.project, subject.project) and _like(t.name, subject.name)
         ]
         if not matching:
             entry = _entry(project=subject.project, stack=subject.name)
-            return [f"not listed: stack {subject.project}/{subject.name} is in no entry; add to deployments: - {entry}"]
-        return [
-            f"operation: deployments[{index}] ({d.identity}) lists operations {list(d.operations)}, not "
-            f"{subject.operation!r}; add it there, or omit operations to trust every operation"
-            for index, d in matching
-            if d.operations is not None and subject.operation not in d.operations
-        ]
+            return [
+                f"not listed: stack {subject.project}/{subject.name} is in no entry; "
+                f"add to {where}deployments: - {entry}"
+            ]
+        operations = sorted({t.operation for t in matching if t.operation is not None})
+        if not any(_like(operation, subject.operation or "") for operation in operations):
+            return [
+                f"operation: {subject.project}/{subject.name} is trusted for operations {operations}, not "
+                f"{subject.operation!r}; add it to the entry's operations, or omit operations to trust every "
+                "operation"
+            ]
+        return []
     if subject.project is None or subject.name is None:
         return []
-    if any(e.project == subject.project and trust.string_like(e.name, subject.name) for e in settings.environments):
+    path = claims.esc_environment_path(subject.project, subject.name)
+    if any(
+        t.kind == "environments"
+        and t.project is not None
+        and t.audience == subject.audience
+        and _like(claims.esc_environment_path(t.project, t.name or ""), path)
+        for t in trusted
+    ):
         return []
     entry = _entry(project=subject.project, name=subject.name)
-    return [f"not listed: environment {subject.project}/{subject.name} is in no entry; add to environments: - {entry}"]
+    return [
+        f"not listed: environment {subject.project}/{subject.name} is in no entry; "
+        f"add to {where}environments: - {entry}"
+    ]
 
 
-def hints(settings: Settings, token_claims: Mapping[str, Any]) -> list[str]:
-    """Named causes of a denial, most fundamental first."""
+def hints(
+    organization: str, issuer: str, document: Mapping[str, Any], token_claims: Mapping[str, Any], where: str = ""
+) -> list[str]:
+    """Named causes of a denial by ``document``, most fundamental first.
+
+    ``where`` is the key path prefix of the role's entries (``roles.deploy.``), for the entry to add.
+    """
     found: list[str] = []
-    issuer = token_claims.get("iss")
-    if issuer is not None and issuer != settings.issuer:
+    token_issuer = token_claims.get("iss")
+    if token_issuer is not None and token_issuer != issuer:
         found.append(
-            f"issuer: the token was issued by {issuer!r}, but this stack trusts {settings.issuer!r} (config key "
+            f"issuer: the token was issued by {token_issuer!r}, but this stack trusts {issuer!r} (config key "
             "issuer); the role's provider must be registered for the token's issuer"
         )
     sub = str(token_claims.get("sub", ""))
@@ -99,7 +136,7 @@ def hints(settings: Settings, token_claims: Mapping[str, Any]) -> list[str]:
             "subject (pulumi:environments:...)"
         )
         return found
-    org = settings.organization
+    org = organization
     if subject.org != org:
         if subject.org.lower() == org:
             found.append(
@@ -132,7 +169,7 @@ def hints(settings: Settings, token_claims: Mapping[str, Any]) -> list[str]:
             "the legacy 'default' project, which carry the bare organization"
         )
     if subject.org == org and subject.pinned:
-        found.extend(_listing_hints(settings, subject))
+        found.extend(_listing_hints(trusted_subjects(document), subject, where))
     return found
 
 
@@ -144,13 +181,17 @@ def _describe(subject: claims.Subject) -> str:
     return f"ESC (project {subject.project!r})" if subject.project else "ESC"
 
 
-def explain(settings: Settings, document: Mapping[str, Any], token_claims: Mapping[str, Any]) -> Explanation:
-    """Evaluate ``token_claims`` against ``document``, the trust policy built from ``settings``."""
+def explain(
+    organization: str, issuer: str, document: Mapping[str, Any], token_claims: Mapping[str, Any], where: str = ""
+) -> Explanation:
+    """Evaluate ``token_claims`` against ``document``, one role's trust policy for ``organization`` and ``issuer``."""
     decision = trust.evaluate(document, token_claims)
     if decision.allowed:
         return Explanation(decision, None, ())
     sub = str(token_claims.get("sub", ""))
-    return Explanation(decision, nearest_subject(decision, sub), tuple(hints(settings, token_claims)))
+    return Explanation(
+        decision, nearest_subject(decision, sub), tuple(hints(organization, issuer, document, token_claims, where))
+    )
 
 
 def failure_text(result: trust.StatementResult, token_claims: Mapping[str, Any]) -> list[str]:

@@ -9,6 +9,7 @@ or leave it unknown, as a preview does for values only known at deploy time.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import runpy
@@ -23,8 +24,9 @@ import pulumi
 import yaml
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as runtime_mocks
+from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -55,6 +57,8 @@ class RecordedResource:
     """Its URN's type chain and name (``Parent$Type::name``), as the engine derives it, without stack and project."""
     aliases: tuple[str, ...] = ()
     """The earlier URNs (in the same form) it declares as aliases."""
+    parent_urn: str | None = None
+    """The parent's ``urn`` (in the same form); names alone can repeat across types."""
 
 
 @dataclass
@@ -69,8 +73,11 @@ class Recording:
     def of_type(self, type_: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_]
 
-    def named(self, name: str) -> RecordedResource:
-        return next(r for r in self.resources if r.name == name)
+    def named(self, name: str, type_: str | None = None) -> RecordedResource:
+        return next(r for r in self.resources if r.name == name and type_ in {None, r.type})
+
+    def children(self, parent: RecordedResource) -> list[RecordedResource]:
+        return [r for r in self.resources if r.parent_urn == parent.urn]
 
 
 class OfflineMocks(pulumi.runtime.Mocks):
@@ -90,6 +97,29 @@ class OfflineMocks(pulumi.runtime.Mocks):
         self.certificates = certificates
         self.existing_client_ids = existing_client_ids
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.provider_accounts: dict[str, str] = {}
+        """ID of each explicit AWS provider -> the account it answers for."""
+
+    def account_of(self, provider: str) -> str:
+        """The account a look-up through ``provider`` (``urn::id``, or empty for the default) reaches."""
+        if not provider:
+            return self.account_id
+        return self.provider_accounts.get(provider.rpartition("::")[2], self.account_id)
+
+    def _aws_provider_account(self, name: str, inputs: Mapping[str, Any]) -> str:
+        """The account an AWS provider reaches: its allowed account, its assumed role's, or one of its own.
+
+        Provider inputs arrive as JSON text. Without either, the account is a placeholder derived
+        from the provider's name, so that two such providers differ.
+        """
+        allowed = _json_input(inputs.get("allowedAccountIds")) or []
+        if allowed:
+            return str(allowed[0])
+        for assumed in _json_input(inputs.get("assumeRoles")) or []:
+            arn = str(assumed.get("roleArn", ""))
+            if re.fullmatch(r"arn:[^:]+:iam::\d{12}:role/.+", arn):
+                return arn.split(":")[4]
+        return str(100000000000 + int(hashlib.sha256(name.encode()).hexdigest(), 16) % 900000000000)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.recording.calls.append((args.token, dict(args.args)))
@@ -102,8 +132,9 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 "reverseDnsPrefix": "com.amazonaws",
             }, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            arn = f"arn:{self.partition}:iam::{self.account_id}:user/offline"
-            return {"id": self.account_id, "accountId": self.account_id, "arn": arn, "userId": "AIDAOFFLINE"}, []
+            account = self.account_of(args.provider or "")
+            arn = f"arn:{self.partition}:iam::{account}:user/offline"
+            return {"id": account, "accountId": account, "arn": arn, "userId": "AIDAOFFLINE"}, []
         if args.token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
             arn = str(args.args.get("arn", ""))
             result: dict[str, Any] = {"id": arn, "arn": arn, "url": arn.partition(":oidc-provider/")[2], "tags": {}}
@@ -118,13 +149,17 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         inputs = dict(args.inputs)
         self.inputs[(args.typ, args.name)] = inputs
+        if args.typ == "pulumi:providers:aws":
+            self.provider_accounts[f"{args.name}-id"] = self._aws_provider_account(args.name, inputs)
+            return f"{args.name}-id", inputs
+        account = self.account_of(args.provider or "")
         if args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
-            arn = claims.provider_arn(self.partition, self.account_id, str(inputs["url"]))
+            arn = claims.provider_arn(self.partition, account, str(inputs["url"]))
             return arn, {**inputs, "arn": arn, "tagsAll": inputs.get("tags") or {}}
         if args.typ == "aws:iam/role:Role":
             suffix = hashlib.sha256(args.name.encode()).hexdigest()[:7]
             name = inputs.get("name") or f"{args.name}-{suffix}"
-            arn = f"arn:{self.partition}:iam::{self.account_id}:role{inputs.get('path', '/')}{name}"
+            arn = f"arn:{self.partition}:iam::{account}:role{inputs.get('path', '/')}{name}"
             return name, {**inputs, "name": name, "arn": arn, "uniqueId": f"AROA{suffix.upper()}"}
         if args.typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
             return f"{inputs['role']}-{args.name}", inputs
@@ -135,6 +170,16 @@ class OfflineMocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", inputs
 
 
+def _json_input(value: Any) -> Any:
+    """A provider's nested input, which the SDK sends as JSON text."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return None
+    return value
+
+
 class _RecordingMonitor(runtime_mocks.MockMonitor):
     """A mock monitor that also records each resource's parent and ``protect`` option."""
 
@@ -143,6 +188,7 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
         self.offline = mocks
         self.names: dict[str, str] = {}
         self.chains: dict[str, str] = {}
+        self.urns: dict[str, str] = {}
         """Mock URN -> the type chain the engine gives the resource (the mock's own URNs keep only the last parent)."""
 
     def _urn(self, parent: str, type_: str, name: str) -> str:
@@ -166,6 +212,7 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
             self.names[response.urn] = request.name
             urn = self._urn(request.parent, request.type, request.name)
             self.chains[response.urn] = urn.rpartition("::")[0]
+            self.urns[response.urn] = urn
             self.offline.recording.resources.append(
                 RecordedResource(
                     type=request.type,
@@ -177,6 +224,7 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
                     dependencies=self._dependencies(request),
                     urn=urn,
                     aliases=self._aliases(request),
+                    parent_urn=self.urns.get(request.parent),
                 )
             )
         return response
@@ -258,9 +306,14 @@ def run_program(
 
         return collect()
 
+    # The SDK captures a stack trace for each resource, only to show the engine where it was declared;
+    # no engine runs here, and the capture (os.stat per frame) costs about a third of a large run.
+    capture = runtime_resource._get_stack_trace
+    runtime_resource._get_stack_trace = source_pb2.StackTrace
     try:
         _sync_await(run_pulumi_func(body))
     finally:
+        runtime_resource._get_stack_trace = capture
         logger.removeHandler(handler)
     return recording
 

@@ -16,7 +16,6 @@ No ``from __future__ import annotations`` here: Pulumi's schema inference reads 
 at run time, and needs them as types, not strings.
 """
 
-import json
 from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
@@ -24,11 +23,14 @@ import pulumi
 from pulumi.provider.experimental import component_provider_host
 from pulumi.provider.experimental.util import camel_case
 
-from oidc import claims, component
+from oidc import component
 from oidc.settings import ConfigError, ConfigIssue, Settings, load_settings, raw_text
 
 __all__ = [
     "PACKAGE_NAME",
+    "Account",
+    "AccountRole",
+    "AssumeRole",
     "ConfigError",
     "Deployment",
     "Environment",
@@ -38,7 +40,6 @@ __all__ = [
     "PulumiCloudOidcArgs",
     "Role",
     "main",
-    "oidc_provider_arn",
     "to_settings",
 ]
 
@@ -56,11 +57,37 @@ class OidcProvider(TypedDict, total=False):
     thumbprints: list[str]
     """Created provider: up to 5 hex SHA-1 thumbprints, or [] for none (default: the issuer's top intermediate CA)."""
     audiences: list[str]
-    """Created provider: client IDs besides <org> and aws:<org> (e.g. other organizations)."""
+    """Created provider: client IDs besides the audiences the roles need (e.g. other organizations)."""
     protect: bool
     """Created provider: protect it from `pulumi destroy` (default true), as the whole account may rely on it."""
-    lookup: bool
-    """Read the reused provider from AWS to check its client IDs (default true); false if this program creates it."""
+
+
+class AssumeRole(TypedDict):
+    """The role the admin stack's AWS provider assumes to reach an account."""
+
+    role_arn: str
+    """ARN of the role to assume, e.g. arn:aws:iam::<id>:role/OrganizationAccountAccessRole."""
+    session_name: NotRequired[str]
+    """STS session name of the admin stack's own session."""
+    external_id: NotRequired[str]
+    """External ID the role's trust policy asks for."""
+
+
+class Account(TypedDict, total=False):
+    """An AWS account the component reaches, and the issuer's OIDC provider in it."""
+
+    id: str
+    """12-digit account ID; the run fails unless the credentials reach it (default: the account of assume_role)."""
+    assume_role: AssumeRole
+    """Reach the account by assuming this role (not with profile)."""
+    profile: str
+    """Reach the account with this named AWS profile (not with assume_role)."""
+    region: str
+    """Region of the account's AWS provider (default: aws:region)."""
+    oidc_provider: OidcProvider
+    """The issuer's IAM OIDC provider in this account: created (default), or reused by its ARN."""
+    trust_policy_max_chars: int
+    """The account's IAM quota "Role trust policy length" (default 2048, adjustable up to 4096)."""
 
 
 class Role(TypedDict, total=False):
@@ -131,6 +158,31 @@ class Environment(TypedDict):
     """AWS region: adds AWS_REGION and pulumiConfig aws:region to the environment."""
 
 
+class AccountRole(TypedDict, total=False):
+    """An IAM role of roles: the fields of role, the account it is in, and what it trusts."""
+
+    account: str
+    """The key of its account in accounts (required when accounts is given, an error without it)."""
+    name: str
+    """IAM role name, 1 to 64 of letters, digits and _+=,.@- (default: auto-named); unique within its account."""
+    path: str
+    """IAM path (default /)."""
+    description: str
+    """Role description (default: Assumed by Pulumi Cloud for <org> through OIDC)."""
+    policy_arns: list[str]
+    """Managed policies attached to the role, at most 20 (default: the partition's ReadOnlyAccess)."""
+    permissions_boundary: str
+    """ARN of the role's permissions boundary."""
+    max_session_duration: str
+    """The role's maximum session, 1h to 12h as XhYmZs (default 1h); every session duration must fit in it."""
+    tags: dict[str, str]
+    """Role tags."""
+    deployments: list[Deployment]
+    """Pulumi Deployments stacks the role trusts; at most one role manages a stack's settings."""
+    environments: list[Environment]
+    """ESC environments the role trusts; at most one role creates an environment."""
+
+
 class PulumiCloudOidcArgs(TypedDict):
     """The arguments of PulumiCloudOidc: the admin stack's config keys, in snake_case."""
 
@@ -139,49 +191,47 @@ class PulumiCloudOidcArgs(TypedDict):
     issuer: NotRequired[str]
     """OIDC issuer (default https://api.pulumi.com/oidc); self-hosted Pulumi Cloud has its own."""
     oidc_provider: NotRequired[OidcProvider]
-    """The issuer's IAM OIDC provider: created (default), or reused by its ARN."""
+    """The issuer's IAM OIDC provider: created (default), or reused by its ARN (not with accounts)."""
     role: NotRequired[Role]
-    """The IAM role Pulumi Cloud assumes."""
+    """Form A: the one IAM role Pulumi Cloud assumes (not with roles)."""
     deployments: NotRequired[list[Deployment]]
-    """Pulumi Deployments stacks the role trusts, one item each."""
+    """Form A: Pulumi Deployments stacks the role trusts, one item each (not with roles)."""
     environments: NotRequired[list[Environment]]
-    """ESC environments the role trusts, one item each; list at least one environment or stack."""
+    """Form A: ESC environments the role trusts, one item each (not with roles)."""
     trust_policy_max_chars: NotRequired[int]
-    """The account's IAM quota "Role trust policy length" (default 2048, adjustable up to 4096)."""
+    """The account's IAM quota "Role trust policy length" (default 2048, adjustable up to 4096; not with accounts)."""
+    accounts: NotRequired[dict[str, Account]]
+    """Form B: the AWS accounts, by key (1 to 32 of a-z, 0-9 and -); each holds at least one role."""
+    roles: NotRequired[dict[str, AccountRole]]
+    """Form B: the IAM roles, by key (1 to 32 of a-z, 0-9 and -), each with what it trusts."""
 
 
 class PulumiCloudOidc(component.PulumiCloudOidc):
-    """Lets Pulumi Deployments and Pulumi ESC assume one AWS role through OpenID Connect, with no stored keys."""
+    """Lets Pulumi Deployments and Pulumi ESC assume AWS roles through OpenID Connect, with no stored keys."""
 
-    role_arn: pulumi.Output[str]
-    """ARN of the role."""
-    role_name: pulumi.Output[str]
-    """Name of the role."""
-    oidc_provider_arn: pulumi.Output[str]
-    """ARN of the OIDC provider, created or reused."""
-    audiences: pulumi.Output[list[str]]
-    """Client IDs of the created provider; for a reused provider, the audiences the trust policy needs."""
-    trust_policy: pulumi.Output[str]
-    """The role's trust policy, as the compact JSON IAM stores."""
-    deployment_stacks: pulumi.Output[list[str]]
-    """org/project/stack of every stack whose deployment settings this component manages."""
-    environments: pulumi.Output[list[str]]
-    """org/project/name of every ESC environment this component creates."""
+    roles: pulumi.Output[dict[str, dict[str, str]]]
+    """Each role by key: its arn, name, account and trustPolicy (the compact JSON IAM stores)."""
+    oidc_providers: pulumi.Output[dict[str, str]]
+    """ARN of each account's OIDC provider, created or reused, by account key."""
+    deployment_stack_roles: pulumi.Output[dict[str, str]]
+    """org/project/stack of every stack whose deployment settings the component manages -> its role key."""
+    environment_roles: pulumi.Output[dict[str, str]]
+    """org/project/name of every ESC environment the component creates -> its role key."""
 
     def __init__(self, name: str, args: PulumiCloudOidcArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         """Validate ``args`` (:func:`to_settings`) and declare what they ask for, under a component named ``name``.
 
         Raises :class:`~oidc.settings.ConfigError`, listing every problem with its key path, before
-        anything is declared. To share one provider between two components of a program, let one
-        create it and give the other ``oidc_provider={"arn": oidc_provider_arn(), "lookup": False}``
-        and ``opts=pulumi.ResourceOptions(depends_on=[first])``, with the same organization.
+        anything is declared. Several roles and accounts share one component: give ``roles`` (and
+        ``accounts``) instead of ``role``, ``deployments`` and ``environments``.
         """
-        settings = to_settings(args)
-        super().__init__(name, settings, opts, lookup_existing_provider=_lookup(args))
+        super().__init__(name, to_settings(args), opts)
 
 
-_DATA_KEYS = frozenset({"role.tags"})
-"""Objects whose keys are data (tag names), not argument names: passed on as they are."""
+def _data_keys(path: str) -> bool:
+    """Whether the keys of the object at ``path`` are data (tag names, account and role keys), not argument names."""
+    return path in {"role.tags", "accounts", "roles"} or (path.startswith("roles.") and path.endswith(".tags"))
+
 
 _PLAIN = (str, int, float, bool)
 
@@ -204,18 +254,6 @@ def to_settings(args: PulumiCloudOidcArgs | Mapping[str, Any]) -> Settings:
     config = _config_value(args, "", issues)
     if not isinstance(config, dict):
         raise ConfigError([ConfigIssue("args", f"got {type(args).__name__}; expected a dict of PulumiCloudOidcArgs")])
-    provider = config.get("oidcProvider")
-    if isinstance(provider, dict) and "lookup" in provider:
-        lookup = provider.pop("lookup")
-        if not isinstance(lookup, bool):
-            issues.append(ConfigIssue("oidcProvider.lookup", f"got {json.dumps(lookup)}; expected true or false"))
-        elif "arn" not in provider and not any(_within("oidcProvider.arn", issue.path) for issue in issues):
-            issues.append(
-                ConfigIssue(
-                    "oidcProvider.lookup",
-                    f"got {json.dumps(lookup)}; only with oidcProvider.arn, whose provider it reads; remove it",
-                )
-            )
     raw = {key: raw_text(value) for key, value in config.items()}
     try:
         settings = load_settings(raw)
@@ -228,12 +266,6 @@ def to_settings(args: PulumiCloudOidcArgs | Mapping[str, Any]) -> Settings:
     return settings
 
 
-def _lookup(args: Mapping[str, Any]) -> bool:
-    """``oidc_provider.lookup``, already validated by :func:`to_settings`."""
-    provider = args.get("oidc_provider", args.get("oidcProvider"))
-    return not isinstance(provider, Mapping) or provider.get("lookup", True) is not False
-
-
 def _config_value(value: Any, path: str, issues: list[ConfigIssue]) -> Any:
     """``value`` as config data: camelCase keys, lists for tuples; ``Output`` and other non-data left out, reported.
 
@@ -242,7 +274,7 @@ def _config_value(value: Any, path: str, issues: list[ConfigIssue]) -> Any:
     if isinstance(value, Mapping):
         result: dict[Any, Any] = {}
         for key, item in value.items():
-            name = key if path in _DATA_KEYS or not isinstance(key, str) else camel_case(key)
+            name = key if _data_keys(path) or not isinstance(key, str) else camel_case(key)
             if item is None and not path:
                 continue
             item_path = f"{path}.{name}" if path else str(name)
@@ -260,11 +292,6 @@ def _config_value(value: Any, path: str, issues: list[ConfigIssue]) -> Any:
         f"got {kind}; expected a plain value, known before anything is declared: the component validates its "
         "arguments and renders the trust policy first"
     )
-    if path == "oidcProvider.arn":
-        message += (
-            ". For a provider another component of this program creates, give oidc.package.oidc_provider_arn() "
-            "(known before the provider exists) and lookup: false"
-        )
     issues.append(ConfigIssue(path, message))
     return _OMITTED
 
@@ -272,17 +299,6 @@ def _config_value(value: Any, path: str, issues: list[ConfigIssue]) -> Any:
 def _within(path: str, reported: str) -> bool:
     """Whether ``path`` is ``reported`` or a key path inside it."""
     return path == reported or path.startswith((f"{reported}.", f"{reported}["))
-
-
-def oidc_provider_arn(issuer: str = claims.DEFAULT_ISSUER, opts: pulumi.ResourceOptions | None = None) -> str:
-    """The ARN of the IAM OIDC provider for ``issuer`` in the AWS account and partition of ``opts``' provider.
-
-    IAM names a provider after its issuer, so the ARN is known before the provider exists: give it as
-    ``oidc_provider.arn`` (with ``lookup: False``) to a second component of the program that shares the
-    provider the first one creates. Reads the partition and account from the AWS provider in ``opts``
-    (or the default one), as the component does.
-    """
-    return component.created_provider_arn(issuer, component.aws_invoke_options(opts))
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 from oidc import claims
@@ -59,8 +59,22 @@ KEYS = (
     "deployments",
     "environments",
     "trustPolicyMaxChars",
+    "accounts",
+    "roles",
 )
 """Every key of the project namespace the program reads."""
+
+FORM_A_KEY = "default"
+"""The key of the one account and the one role of form A (no ``roles``), in plan sections and explain."""
+
+_MAP_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/[\w+=,.@/-]+$", re.ASCII)
+_PROFILE = re.compile(r"^[\w+=,.@:-]{1,128}$", re.ASCII)
+
+
+def _only_wildcards(value: str) -> bool:
+    return set(value) <= claims.WILDCARDS
 
 
 @dataclass(frozen=True)
@@ -74,17 +88,37 @@ class OidcProviderSettings:
 
 
 @dataclass(frozen=True)
-class RoleSettings:
-    """``role``: the IAM role Pulumi Cloud assumes."""
+class AssumeRole:
+    """``accounts.<key>.assumeRole``: the role the admin stack's AWS provider assumes to reach the account."""
 
-    name: str | None = None
-    path: str = "/"
-    description: str | None = None
-    policy_arns: tuple[str, ...] | None = None
-    """``None`` means the partition's ``ReadOnlyAccess``, resolved when the partition is known."""
-    permissions_boundary: str | None = None
-    max_session_duration: int = 3600
-    tags: Mapping[str, str] = field(default_factory=dict)
+    role_arn: str
+    session_name: str | None = None
+    external_id: str | None = None
+
+    @property
+    def account_id(self) -> str:
+        return self.role_arn.split(":")[4]
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """An AWS account the admin stack reaches, and the issuer's OIDC provider in it."""
+
+    key: str = FORM_A_KEY
+    id: str | None = None
+    """The account ID the credentials must reach; ``None`` when neither given nor implied by ``assume_role``."""
+    assume_role: AssumeRole | None = None
+    profile: str | None = None
+    region: str | None = None
+    oidc_provider: OidcProviderSettings = OidcProviderSettings()
+    trust_policy_max_chars: int = 2048
+    config_path: str = ""
+    """Prefix of this account's keys in the config: ``""`` (form A, top level) or ``accounts.<key>.``."""
+
+    @property
+    def uses_default_provider(self) -> bool:
+        """Whether the account is reached with the stack's default AWS provider (no assumeRole, no profile)."""
+        return self.assume_role is None and self.profile is None
 
 
 @dataclass(frozen=True)
@@ -117,6 +151,8 @@ class DeploymentStack:
     session: AwsSession | None = None
     """The stack's deployment settings, or ``None`` when this program does not manage them."""
     source: GitSource | None = None
+    path: str = ""
+    """The entry's key path in the config (``roles.deploy.deployments[0]``), for messages."""
 
     @property
     def is_pattern(self) -> bool:
@@ -125,6 +161,11 @@ class DeploymentStack:
     @property
     def identity(self) -> str:
         return f"{self.project}/{self.stack}"
+
+    @property
+    def org_wide(self) -> bool:
+        """Whether it trusts every stack of the organization (project and stack both only wildcards)."""
+        return _only_wildcards(self.project) and _only_wildcards(self.stack)
 
 
 @dataclass(frozen=True)
@@ -136,6 +177,8 @@ class EscEnvironment:
     session: AwsSession | None = None
     """The environment's ``aws-login`` settings, or ``None`` for a pattern, which creates none."""
     region: str | None = None
+    path: str = ""
+    """The entry's key path in the config (``environments[1]``), for messages."""
 
     @property
     def is_pattern(self) -> bool:
@@ -145,22 +188,67 @@ class EscEnvironment:
     def identity(self) -> str:
         return f"{self.project}/{self.name}"
 
+    @property
+    def org_wide(self) -> bool:
+        """Whether it trusts every environment of the organization.
+
+        A ``default``-project name of only wildcards: its subject ``...currentEnvironment.name:*``
+        matches the subject of every environment, in every project.
+        """
+        return self.project == claims.LEGACY_ESC_PROJECT and _only_wildcards(self.name)
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    """An IAM role Pulumi Cloud assumes, and the stacks and environments it trusts."""
+
+    key: str = FORM_A_KEY
+    account: str = FORM_A_KEY
+    """The key of the account the role is in."""
+    name: str | None = None
+    path: str = "/"
+    description: str | None = None
+    policy_arns: tuple[str, ...] | None = None
+    """``None`` means the partition's ``ReadOnlyAccess``, resolved when the partition is known."""
+    permissions_boundary: str | None = None
+    max_session_duration: int = 3600
+    tags: Mapping[str, str] = field(default_factory=dict)
+    deployments: tuple[DeploymentStack, ...] = ()
+    environments: tuple[EscEnvironment, ...] = ()
+    config_path: str = "role"
+    """Where the role's own keys are in the config: ``role`` (form A) or ``roles.<key>``."""
+
+    @property
+    def managed_stacks(self) -> tuple[DeploymentStack, ...]:
+        """The stacks whose deployment settings this role's component declares."""
+        return tuple(d for d in self.deployments if d.session is not None)
+
+    @property
+    def defined_environments(self) -> tuple[EscEnvironment, ...]:
+        """The ESC environments this role's component creates."""
+        return tuple(e for e in self.environments if e.session is not None)
+
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the program needs, validated."""
+    """Everything the program needs, validated: the organization's accounts and roles."""
 
     organization: str
     issuer: str = claims.DEFAULT_ISSUER
-    oidc_provider: OidcProviderSettings = OidcProviderSettings()
-    role: RoleSettings = RoleSettings()
-    deployments: tuple[DeploymentStack, ...] = ()
-    environments: tuple[EscEnvironment, ...] = ()
-    trust_policy_max_chars: int = DEFAULT_TRUST_POLICY_MAX_CHARS
+    accounts: tuple[AccountSettings, ...] = (AccountSettings(),)
+    roles: tuple[RoleSettings, ...] = ()
+    by_roles: bool = False
+    """Form B (``roles`` given): outputs and logical names are per role and account."""
 
     @property
     def condition_prefix(self) -> str:
         return claims.condition_prefix(self.issuer)
+
+    def account(self, key: str) -> AccountSettings:
+        return next(account for account in self.accounts if account.key == key)
+
+    def roles_of(self, account_key: str) -> tuple[RoleSettings, ...]:
+        return tuple(role for role in self.roles if role.account == account_key)
 
 
 @dataclass(frozen=True)
@@ -319,7 +407,8 @@ def load_settings(values: Mapping[str, str]) -> Settings:
 
     ``values`` maps a key without its namespace (``deployments``) to the raw text Pulumi keeps
     for it: a plain string for string keys, JSON for objects, lists, numbers and booleans.
-    Raises :class:`ConfigError` with every problem found.
+    Without ``roles`` this is form A (one role in one account); with ``roles`` (and optionally
+    ``accounts``), form B. Raises :class:`ConfigError` with every problem found.
     """
     reader = _Reader()
     for key in sorted(values):
@@ -336,42 +425,385 @@ def load_settings(values: Mapping[str, str]) -> Settings:
 
     organization = _organization(reader, values.get("organization"))
     issuer = _issuer(reader, values.get("issuer"))
-    provider = _oidc_provider(reader, _json(values, "oidcProvider", {}), issuer)
-    role = _role(reader, _json(values, "role", {}))
-    max_session = role.max_session_duration if role else MAX_SESSION_SECONDS
-    deployments = _deployments(reader, _json(values, "deployments", []), max_session)
-    environments = _environments(reader, _json(values, "environments", []), max_session)
-    max_chars = _max_chars(reader, _json(values, "trustPolicyMaxChars", DEFAULT_TRUST_POLICY_MAX_CHARS))
+    by_roles = _given(values, "roles")
+    if by_roles:
+        accounts, roles = _form_b(reader, values, issuer)
+    else:
+        accounts, roles = _form_a(reader, values, issuer)
 
-    if deployments == () and environments == ():
-        reader.problem(
-            "deployments",
-            "got [] and environments got []; list at least one Deployments stack or ESC "
-            "environment, or the role would trust nothing",
-        )
-    if (
-        organization
-        and provider
-        and provider.arn is None
-        and len(claims.provider_client_ids(organization, provider.audiences)) > MAX_CLIENT_IDS
-    ):
-        reader.fail(
-            "oidcProvider.audiences",
-            list(provider.audiences),
-            f"a provider holds at most {MAX_CLIENT_IDS} client IDs including <org> and aws:<org>",
-        )
+    if organization and accounts is not None and roles is not None:
+        for account in accounts:
+            _check_client_id_limit(reader, organization, account, roles, by_roles=by_roles)
 
     if reader.issues:
         raise ConfigError(reader.issues)
     return Settings(
         organization=_checked(organization),
         issuer=_checked(issuer),
-        oidc_provider=_checked(provider),
-        role=_checked(role),
-        deployments=_checked(deployments),
-        environments=_checked(environments),
-        trust_policy_max_chars=_checked(max_chars),
+        accounts=_checked(accounts),
+        roles=_checked(roles),
+        by_roles=by_roles,
     )
+
+
+_UNSET: dict[str, Any] = {
+    "oidcProvider": {},
+    "role": {},
+    "deployments": [],
+    "environments": [],
+    "accounts": {},
+    "roles": {},
+    "trustPolicyMaxChars": DEFAULT_TRUST_POLICY_MAX_CHARS,
+}
+"""Values that mean "not set": the defaults Pulumi.yaml declares, which Pulumi hands every stack."""
+
+
+def _given(values: Mapping[str, str], key: str) -> bool:
+    """Whether ``key`` is set to something: present, and not its empty default."""
+    return key in values and _json(values, key, None) != _UNSET.get(key, object())
+
+
+def _form_a(
+    reader: _Reader, values: Mapping[str, str], issuer: str | None
+) -> tuple[tuple[AccountSettings, ...] | None, tuple[RoleSettings, ...] | None]:
+    """Form A: the top-level ``role``, ``deployments`` and ``environments``, in one account."""
+    if _given(values, "accounts"):
+        reader.fail(
+            "accounts",
+            _json(values, "accounts", None),
+            "accounts go with roles: give roles.<key>.account for each role, or remove accounts",
+        )
+    provider = _oidc_provider(reader, _json(values, "oidcProvider", {}), "oidcProvider", issuer)
+    max_chars = _max_chars(
+        reader, _json(values, "trustPolicyMaxChars", DEFAULT_TRUST_POLICY_MAX_CHARS), "trustPolicyMaxChars"
+    )
+    role = _role(reader, _json(values, "role", {}), "role", ROLE_FIELDS)
+    max_session = role.max_session_duration if role else MAX_SESSION_SECONDS
+    deployments = _deployments(reader, _json(values, "deployments", []), "deployments", max_session, "role")
+    environments = _environments(reader, _json(values, "environments", []), "environments", max_session, "role")
+    if deployments == () and environments == ():
+        reader.problem(
+            "deployments",
+            "got [] and environments got []; list at least one Deployments stack or ESC "
+            "environment, or the role would trust nothing",
+        )
+    if provider is None or max_chars is None or role is None or deployments is None or environments is None:
+        return None, None
+    account = AccountSettings(oidc_provider=provider, trust_policy_max_chars=max_chars)
+    return (account,), (replace(role, deployments=deployments, environments=environments),)
+
+
+def _form_b(
+    reader: _Reader, values: Mapping[str, str], issuer: str | None
+) -> tuple[tuple[AccountSettings, ...] | None, tuple[RoleSettings, ...] | None]:
+    """Form B: ``roles`` (and ``accounts``), with the rules that hold across them."""
+    for key in ("role", "deployments", "environments"):
+        if _given(values, key):
+            reader.fail(
+                key,
+                _json(values, key, None),
+                f"with roles, each role holds its own {key if key != 'role' else 'fields'}: move this under "
+                f"roles.<key>{'' if key == 'role' else '.' + key}",
+            )
+    explicit_accounts = _given(values, "accounts")
+    if explicit_accounts:
+        for key in ("oidcProvider", "trustPolicyMaxChars"):
+            if _given(values, key):
+                reader.fail(
+                    key,
+                    _json(values, key, None),
+                    f"with accounts, each account has its own: move this to accounts.<key>.{key}",
+                )
+        accounts = _accounts(reader, _json(values, "accounts", {}), issuer)
+    else:
+        provider = _oidc_provider(reader, _json(values, "oidcProvider", {}), "oidcProvider", issuer)
+        max_chars = _max_chars(
+            reader, _json(values, "trustPolicyMaxChars", DEFAULT_TRUST_POLICY_MAX_CHARS), "trustPolicyMaxChars"
+        )
+        accounts = None
+        if provider is not None and max_chars is not None:
+            accounts = (AccountSettings(oidc_provider=provider, trust_policy_max_chars=max_chars),)
+    raw_accounts = _json(values, "accounts", {}) if explicit_accounts else {}
+    account_keys = (
+        {k for k in raw_accounts if isinstance(k, str) and _MAP_KEY.fullmatch(k)}
+        if isinstance(raw_accounts, dict)
+        else set()
+    )
+    roles = _roles(reader, _json(values, "roles", {}), explicit_accounts, account_keys)
+    if accounts is None or roles is None:
+        return None, None
+    _cross_role_rules(reader, accounts, roles, explicit_accounts)
+    return accounts, roles
+
+
+def _map(reader: _Reader, value: Any, path: str, what: str) -> dict[str, Any] | None:
+    """A ``key -> object`` map whose keys go into logical names."""
+    if not isinstance(value, dict) or not value:
+        reader.fail(path, value, f"expected a map of {what} by key, with at least one")
+        return None
+    good = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not _MAP_KEY.fullmatch(key):
+            reader.fail(
+                f"{path}.{key}",
+                item,
+                f"{key!r} is not a valid {path} key: 1 to 32 of a-z, 0-9 and '-', starting with a letter or digit "
+                "(it goes into logical names)",
+            )
+            continue
+        good[key] = item
+    return good
+
+
+ACCOUNT_FIELDS = ("id", "assumeRole", "profile", "region", "oidcProvider", "trustPolicyMaxChars")
+ROLE_FIELDS = ("name", "path", "description", "policyArns", "permissionsBoundary", "maxSessionDuration", "tags")
+ROLE_ENTRY_FIELDS = ("account", "deployments", "environments")
+
+
+def _accounts(reader: _Reader, value: Any, issuer: str | None) -> tuple[AccountSettings, ...] | None:
+    entries = _map(reader, value, "accounts", "AWS accounts")
+    if entries is None:
+        return None
+    issues_before = len(reader.issues)
+    accounts = []
+    ambient: list[str] = []
+    for key in sorted(entries):
+        path = f"accounts.{key}"
+        data = reader.obj(entries[key], path, ACCOUNT_FIELDS)
+        if data is None:
+            continue
+        account_id = None
+        if "id" in data:
+            account_id = reader.string(data["id"], f"{path}.id", _ACCOUNT_ID, "expected a 12-digit AWS account ID")
+        assume_role = None
+        if "assumeRole" in data:
+            assume_role = _assume_role(reader, data["assumeRole"], f"{path}.assumeRole")
+        profile = None
+        if "profile" in data:
+            profile = reader.string(data["profile"], f"{path}.profile", _PROFILE, "expected a named AWS profile")
+        if "assumeRole" in data and "profile" in data:
+            reader.fail(
+                f"{path}.profile",
+                data["profile"],
+                "give assumeRole or profile, not both: the account's AWS provider reaches it one way",
+            )
+        if "assumeRole" not in data and "profile" not in data:
+            ambient.append(path)
+        if assume_role is not None and account_id is not None and assume_role.account_id != account_id:
+            reader.fail(
+                f"{path}.id",
+                account_id,
+                f"assumeRole.roleArn is in account {assume_role.account_id}, so the provider would reach that account; "
+                "make them agree",
+            )
+        region = None
+        if "region" in data and "assumeRole" not in data and "profile" not in data:
+            reader.fail(
+                f"{path}.region",
+                data["region"],
+                "only with assumeRole or profile: an account without either uses the stack's default AWS "
+                "provider, whose region is aws:region",
+            )
+        elif "region" in data:
+            region = reader.string(
+                data["region"], f"{path}.region", _REGION, "expected an AWS region such as us-west-2"
+            )
+        provider = _oidc_provider(reader, data.get("oidcProvider", {}), f"{path}.oidcProvider", issuer)
+        max_chars = _max_chars(
+            reader, data.get("trustPolicyMaxChars", DEFAULT_TRUST_POLICY_MAX_CHARS), f"{path}.trustPolicyMaxChars"
+        )
+        if provider is None or max_chars is None:
+            continue
+        accounts.append(
+            AccountSettings(
+                key=key,
+                id=account_id or (assume_role.account_id if assume_role else None),
+                assume_role=assume_role,
+                profile=profile,
+                region=region,
+                oidc_provider=provider,
+                trust_policy_max_chars=max_chars,
+                config_path=f"{path}.",
+            )
+        )
+    if len(ambient) > 1:
+        reader.problem(
+            ambient[1],
+            f"has neither assumeRole nor profile, like {ambient[0]}: at most one account uses the stack's default "
+            "AWS provider; give the others assumeRole or profile",
+        )
+    seen: dict[str, str] = {}
+    for account in accounts:
+        if account.id is None:
+            continue
+        if account.id in seen:
+            reader.problem(
+                f"accounts.{account.key}",
+                f"reaches account {account.id}, like accounts.{seen[account.id]}: IAM holds one provider per issuer "
+                "and account, so list each account once and put both sets of roles in it",
+            )
+        seen.setdefault(account.id, account.key)
+    if len(reader.issues) > issues_before:
+        return None
+    return tuple(accounts)
+
+
+def _assume_role(reader: _Reader, value: Any, path: str) -> AssumeRole | None:
+    data = reader.obj(value, path, ("roleArn", "sessionName", "externalId"))
+    if data is None:
+        return None
+    role_arn = reader.string(
+        data.get("roleArn"),
+        f"{path}.roleArn",
+        _ROLE_ARN,
+        "expected the ARN of the role to assume, e.g. arn:aws:iam::123456789012:role/OrganizationAccountAccessRole",
+    )
+    session_name = None
+    if "sessionName" in data:
+        session_name = reader.session_name(data["sessionName"], f"{path}.sessionName")
+    external_id = None
+    if "externalId" in data:
+        external_id = reader.string(
+            data["externalId"],
+            f"{path}.externalId",
+            re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII),
+            "expected an external ID: 2 to 1224 of letters, digits and _+=,.@:/-",
+        )
+    if role_arn is None:
+        return None
+    return AssumeRole(role_arn=role_arn, session_name=session_name, external_id=external_id)
+
+
+def _roles(
+    reader: _Reader, value: Any, explicit_accounts: bool, known_accounts: set[str]
+) -> tuple[RoleSettings, ...] | None:
+    """``roles``; ``known_accounts`` are the valid keys of ``accounts``, judged even if an account is not."""
+    entries = _map(reader, value, "roles", "IAM roles")
+    if entries is None:
+        return None
+    issues_before = len(reader.issues)
+    roles = []
+    for key in sorted(entries):
+        path = f"roles.{key}"
+        if not isinstance(entries[key], dict):
+            reader.obj(entries[key], path, (*ROLE_FIELDS, *ROLE_ENTRY_FIELDS))
+            continue
+        data = entries[key]
+        role = _role(
+            reader, {k: v for k, v in data.items() if k not in ROLE_ENTRY_FIELDS}, path, ROLE_FIELDS, ROLE_ENTRY_FIELDS
+        )
+        account = FORM_A_KEY
+        if explicit_accounts:
+            if "account" not in data:
+                reader.problem(
+                    f"{path}.account",
+                    f"missing; name the account of this role, one of: {', '.join(sorted(known_accounts))}",
+                )
+            elif not isinstance(data["account"], str) or data["account"] not in known_accounts:
+                reader.fail(
+                    f"{path}.account",
+                    data["account"],
+                    f"expected a key of accounts: {', '.join(sorted(known_accounts))}",
+                )
+            else:
+                account = str(data["account"])
+        elif "account" in data:
+            reader.fail(f"{path}.account", data["account"], "only with accounts: declare the accounts, or remove this")
+        max_session = role.max_session_duration if role else MAX_SESSION_SECONDS
+        deployments = _deployments(reader, data.get("deployments", []), f"{path}.deployments", max_session, path)
+        environments = _environments(reader, data.get("environments", []), f"{path}.environments", max_session, path)
+        if deployments == () and environments == ():
+            reader.problem(
+                path,
+                "lists no deployments and no environments; list at least one, or the role would trust nothing",
+            )
+        if role is None or deployments is None or environments is None:
+            continue
+        roles.append(
+            replace(
+                role, key=key, account=account, deployments=deployments, environments=environments, config_path=path
+            )
+        )
+    if len(reader.issues) > issues_before:
+        return None
+    return tuple(roles)
+
+
+def _cross_role_rules(
+    reader: _Reader, accounts: tuple[AccountSettings, ...], roles: tuple[RoleSettings, ...], explicit_accounts: bool
+) -> None:
+    """Rules of form B that no single role can break alone."""
+    managed: dict[str, str] = {}
+    for role in roles:
+        for deployment in role.managed_stacks:
+            other = managed.setdefault(deployment.identity, deployment.path)
+            if other != deployment.path:
+                reader.problem(
+                    deployment.path,
+                    f"manages the deployment settings of {deployment.identity}, as {other} does: a stack's settings "
+                    "hold one role ARN, so one role manages them; give the other entry manageSettings: false to only "
+                    "trust it",
+                )
+    created: dict[str, str] = {}
+    for role in roles:
+        for environment in role.defined_environments:
+            other = created.setdefault(environment.identity, environment.path)
+            if other != environment.path:
+                reader.problem(
+                    environment.path,
+                    f"creates the ESC environment {environment.identity}, as {other} does: one role creates it; "
+                    "trust it from the other role with a name pattern, or point the environment at one role",
+                )
+    names: dict[tuple[str, str], str] = {}
+    for role in roles:
+        if role.name is None:
+            continue
+        other = names.setdefault((role.account, role.name.lower()), f"{role.config_path}.name")
+        if other != f"{role.config_path}.name":
+            reader.fail(
+                f"{role.config_path}.name",
+                role.name,
+                f"{other} names the same role in account {role.account} (IAM compares role names ignoring case); "
+                "give each role its own name",
+            )
+    if explicit_accounts:
+        for account in accounts:
+            if not any(role.account == account.key for role in roles):
+                reader.problem(
+                    f"accounts.{account.key}",
+                    "holds no role; give a role account: " + account.key + ", or remove the account",
+                )
+
+
+def _check_client_id_limit(
+    reader: _Reader, organization: str, account: AccountSettings, roles: tuple[RoleSettings, ...], by_roles: bool
+) -> None:
+    provider = account.oidc_provider
+    if provider.arn is not None:
+        return
+    needed = provider_client_ids(organization, account, [r for r in roles if r.account == account.key], by_roles)
+    if len(needed) > MAX_CLIENT_IDS:
+        reader.fail(
+            f"{account.config_path}oidcProvider.audiences",
+            list(provider.audiences),
+            f"a provider holds at most {MAX_CLIENT_IDS} client IDs, including the audiences its roles need",
+        )
+
+
+def provider_client_ids(
+    organization: str, account: AccountSettings, roles: Sequence[RoleSettings], by_roles: bool
+) -> list[str]:
+    """The client IDs the provider this program creates in ``account`` registers.
+
+    Form A registers ``<org>`` and ``aws:<org>`` (section 3 of the design) whatever is listed;
+    form B the audiences the account's roles need. Both add ``oidcProvider.audiences``.
+    """
+    extra = account.oidc_provider.audiences
+    if not by_roles:
+        return claims.provider_client_ids(organization, extra)
+    needed = {claims.deployments_audience(organization) for role in roles if role.deployments}
+    needed |= {claims.esc_audience(organization, e.project) for role in roles for e in role.environments}
+    return sorted(needed | set(extra))
 
 
 def _checked(value: _T | None) -> _T:
@@ -426,8 +858,8 @@ def _issuer(reader: _Reader, value: str | None) -> str | None:
     return reader.string(value, "issuer", pattern, allowed, max_len=255)
 
 
-def _oidc_provider(reader: _Reader, value: Any, issuer: str | None) -> OidcProviderSettings | None:
-    data = reader.obj(value, "oidcProvider", ("arn", "thumbprints", "audiences", "protect"))
+def _oidc_provider(reader: _Reader, value: Any, path: str, issuer: str | None) -> OidcProviderSettings | None:
+    data = reader.obj(value, path, ("arn", "thumbprints", "audiences", "protect"))
     if data is None:
         return None
     issues_before = len(reader.issues)
@@ -435,13 +867,13 @@ def _oidc_provider(reader: _Reader, value: Any, issuer: str | None) -> OidcProvi
     if "arn" in data:
         arn = reader.string(
             data["arn"],
-            "oidcProvider.arn",
+            f"{path}.arn",
             _PROVIDER_ARN,
             "expected an IAM OIDC provider ARN: arn:aws:iam::<account-id>:oidc-provider/<host/path>",
         )
         if arn and issuer and not arn.endswith(f":oidc-provider/{claims.condition_prefix(issuer)}"):
             reader.fail(
-                "oidcProvider.arn",
+                f"{path}.arn",
                 arn,
                 f"expected the provider of the issuer {issuer}, whose ARN ends "
                 f"':oidc-provider/{claims.condition_prefix(issuer)}'",
@@ -449,9 +881,9 @@ def _oidc_provider(reader: _Reader, value: Any, issuer: str | None) -> OidcProvi
         for key in ("thumbprints", "audiences", "protect"):
             if key in data:
                 reader.fail(
-                    f"oidcProvider.{key}",
+                    f"{path}.{key}",
                     data[key],
-                    "only for a provider this program creates; remove it, or remove oidcProvider.arn",
+                    "only for a provider this program creates; remove it, or remove arn",
                 )
     thumbprints: Literal["auto"] | tuple[str, ...] = "auto"
     if "thumbprints" in data and data["thumbprints"] != "auto":
@@ -462,14 +894,12 @@ def _oidc_provider(reader: _Reader, value: Any, issuer: str | None) -> OidcProvi
 
         if isinstance(data["thumbprints"], list):
             thumbprints = (
-                reader.strings(
-                    data["thumbprints"], "oidcProvider.thumbprints", thumbprint, MAX_THUMBPRINTS, "thumbprints"
-                )
+                reader.strings(data["thumbprints"], f"{path}.thumbprints", thumbprint, MAX_THUMBPRINTS, "thumbprints")
                 or ()
             )
         else:
             reader.fail(
-                "oidcProvider.thumbprints",
+                f"{path}.thumbprints",
                 data["thumbprints"],
                 f'expected "auto", a list of up to {MAX_THUMBPRINTS} SHA-1 thumbprints, or [] for none',
             )
@@ -479,34 +909,33 @@ def _oidc_provider(reader: _Reader, value: Any, issuer: str | None) -> OidcProvi
         def audience(item: Any, path: str) -> str | None:
             return reader.string(item, path, None, "expected a client ID of 1 to 255 characters", max_len=255)
 
-        audiences = (
-            reader.strings(data["audiences"], "oidcProvider.audiences", audience, MAX_CLIENT_IDS, "audiences") or ()
-        )
+        audiences = reader.strings(data["audiences"], f"{path}.audiences", audience, MAX_CLIENT_IDS, "audiences") or ()
     protect = True
     if "protect" in data:
-        protect = bool(reader.boolean(data["protect"], "oidcProvider.protect"))
+        protect = bool(reader.boolean(data["protect"], f"{path}.protect"))
     if len(reader.issues) > issues_before:
         return None
     return OidcProviderSettings(arn=arn, thumbprints=thumbprints, audiences=audiences, protect=protect)
 
 
-def _role(reader: _Reader, value: Any) -> RoleSettings | None:
-    keys = ("name", "path", "description", "policyArns", "permissionsBoundary", "maxSessionDuration", "tags")
-    data = reader.obj(value, "role", keys)
+def _role(
+    reader: _Reader, value: Any, at: str, keys: Sequence[str], also_allowed: Sequence[str] = ()
+) -> RoleSettings | None:
+    data = reader.obj(value, at, (*keys, *also_allowed))
     if data is None:
         return None
     issues_before = len(reader.issues)
     name = None
     if "name" in data:
         name = reader.string(
-            data["name"], "role.name", _ROLE_NAME, "expected an IAM role name: 1 to 64 of letters, digits and _+=,.@-"
+            data["name"], f"{at}.name", _ROLE_NAME, "expected an IAM role name: 1 to 64 of letters, digits and _+=,.@-"
         )
     path = "/"
     if "path" in data:
         path = (
             reader.string(
                 data["path"],
-                "role.path",
+                f"{at}.path",
                 _ROLE_PATH,
                 "expected an IAM path: '/' or '/segment/.../' of printable ASCII",
                 max_len=512,
@@ -517,33 +946,33 @@ def _role(reader: _Reader, value: Any) -> RoleSettings | None:
     if "description" in data:
         description = reader.string(
             data["description"],
-            "role.description",
+            f"{at}.description",
             re.compile(r"^[\t\n\r\x20-\x7E\xA1-\xFF]*$"),
             "expected text of Latin-1 characters",
             max_len=1000,
         )
     policy_arns = None
     if "policyArns" in data:
-        policy_arns = reader.policy_arns(data["policyArns"], "role.policyArns", MAX_ROLE_POLICIES)
+        policy_arns = reader.policy_arns(data["policyArns"], f"{at}.policyArns", MAX_ROLE_POLICIES)
         paths = [arn.split(":", 4)[4] for arn in policy_arns or ()]
         if len(set(paths)) != len(paths):
             reader.fail(
-                "role.policyArns", data["policyArns"], "each policy once; the same policy is listed for two partitions"
+                f"{at}.policyArns", data["policyArns"], "each policy once; the same policy is listed for two partitions"
             )
     boundary = None
     if "permissionsBoundary" in data:
-        boundary = reader.policy_arn(data["permissionsBoundary"], "role.permissionsBoundary")
+        boundary = reader.policy_arn(data["permissionsBoundary"], f"{at}.permissionsBoundary")
     max_session = 3600
     if "maxSessionDuration" in data:
         max_session = (
             reader.duration(
-                data["maxSessionDuration"], "role.maxSessionDuration", MIN_ROLE_MAX_SECONDS, MAX_SESSION_SECONDS, ""
+                data["maxSessionDuration"], f"{at}.maxSessionDuration", MIN_ROLE_MAX_SECONDS, MAX_SESSION_SECONDS, ""
             )
             or 3600
         )
     tags: dict[str, str] = {}
     if "tags" in data:
-        tags = _tags(reader, data["tags"])
+        tags = _tags(reader, data["tags"], f"{at}.tags")
     if len(reader.issues) > issues_before:
         return None
     return RoleSettings(
@@ -562,13 +991,13 @@ def _tag_text(text: str) -> bool:
     return all(unicodedata.category(c)[0] in "LNZ" or c in "_.:/=+-@" for c in text)
 
 
-def _tags(reader: _Reader, value: Any) -> dict[str, str]:
+def _tags(reader: _Reader, value: Any, path: str) -> dict[str, str]:
     allowed = (
         f"expected a map of up to {MAX_ROLE_TAGS} tags: keys of 1 to 128 characters (not starting with 'aws:'), "
         "string values of up to 256, both of letters, digits, spaces and _.:/=+-@"
     )
     if not isinstance(value, dict) or len(value) > MAX_ROLE_TAGS:
-        reader.fail("role.tags", value, allowed)
+        reader.fail(path, value, allowed)
         return {}
     tags: dict[str, str] = {}
     for key, tag in value.items():
@@ -576,7 +1005,7 @@ def _tags(reader: _Reader, value: Any) -> dict[str, str]:
         if key_ok and isinstance(tag, str) and len(tag) <= 256 and _tag_text(tag):
             tags[key] = tag
         else:
-            reader.fail(f"role.tags.{key}", tag, allowed)
+            reader.fail(f"{path}.{key}", tag, allowed)
     return tags
 
 
@@ -584,7 +1013,7 @@ _SESSION_KEYS = ("sessionName", "duration", "policyArns")
 
 
 def _session(
-    reader: _Reader, data: dict[str, Any], path: str, default_name: str, max_session: int
+    reader: _Reader, data: dict[str, Any], path: str, default_name: str, *, max_session: int, role_path: str
 ) -> AwsSession | None:
     """Read ``sessionName``, ``duration`` and ``policyArns`` of one list item."""
     name = reader.session_name(data.get("sessionName", default_name), f"{path}.sessionName")
@@ -593,7 +1022,8 @@ def _session(
         f"{path}.duration",
         MIN_SESSION_SECONDS,
         max_session,
-        f", and no longer than role.maxSessionDuration ({format_duration(max_session)}; raise it for longer sessions)",
+        f", and no longer than {role_path}.maxSessionDuration ({format_duration(max_session)}; "
+        "raise it for longer sessions)",
     )
     policy_arns = reader.policy_arns(data.get("policyArns", []), f"{path}.policyArns", MAX_SESSION_POLICIES)
     if name is None or duration is None or policy_arns is None:
@@ -620,14 +1050,16 @@ def _once(reader: _Reader, seen: dict[str, str], identity: str, path: str, value
     seen.setdefault(identity, path)
 
 
-def _deployments(reader: _Reader, value: Any, max_session: int) -> tuple[DeploymentStack, ...] | None:
+def _deployments(
+    reader: _Reader, value: Any, at: str, max_session: int, role_path: str
+) -> tuple[DeploymentStack, ...] | None:
     keys = ("project", "stack", "operations", "manageSettings", *_SESSION_KEYS, "source")
     allowed_name = "expected a Pulumi name of letters, digits, '-', '_' and '.', or a pattern with * and ?"
     issues_before = len(reader.issues)
     stacks: list[DeploymentStack] = []
     seen: dict[str, str] = {}
-    for index, item in enumerate(_items(reader, value, "deployments")):
-        path = f"deployments[{index}]"
+    for index, item in enumerate(_items(reader, value, at)):
+        path = f"{at}[{index}]"
         data = reader.obj(item, path, keys)
         if data is None:
             continue
@@ -659,7 +1091,14 @@ def _deployments(reader: _Reader, value: Any, max_session: int) -> tuple[Deploym
         session = None
         source = None
         if manage and not pattern:
-            session = _session(reader, data, path, _default_deploy_session_name(project, stack), max_session)
+            session = _session(
+                reader,
+                data,
+                path,
+                _default_deploy_session_name(project, stack),
+                max_session=max_session,
+                role_path=role_path,
+            )
             if "source" in data:
                 source = _source(reader, data["source"], f"{path}.source")
         else:
@@ -671,7 +1110,7 @@ def _deployments(reader: _Reader, value: Any, max_session: int) -> tuple[Deploym
                 "only used in deployment settings this program manages (a concrete stack with "
                 "manageSettings true); remove it",
             )
-        stacks.append(DeploymentStack(project, stack, operations, session, source))
+        stacks.append(DeploymentStack(project, stack, operations, session, source, path))
     if len(reader.issues) > issues_before:
         return None
     return tuple(stacks)
@@ -698,13 +1137,15 @@ def _source(reader: _Reader, value: Any, path: str) -> GitSource | None:
     return None
 
 
-def _environments(reader: _Reader, value: Any, max_session: int) -> tuple[EscEnvironment, ...] | None:
+def _environments(
+    reader: _Reader, value: Any, at: str, max_session: int, role_path: str
+) -> tuple[EscEnvironment, ...] | None:
     keys = ("project", "name", *_SESSION_KEYS, "region")
     issues_before = len(reader.issues)
     environments: list[EscEnvironment] = []
     seen: dict[str, str] = {}
-    for index, item in enumerate(_items(reader, value, "environments")):
-        path = f"environments[{index}]"
+    for index, item in enumerate(_items(reader, value, at)):
+        path = f"{at}[{index}]"
         data = reader.obj(item, path, keys)
         if data is None:
             continue
@@ -735,23 +1176,25 @@ def _environments(reader: _Reader, value: Any, max_session: int) -> tuple[EscEnv
                 "a pattern creates no environment, so this has nowhere to go; remove it",
             )
         else:
-            session = _session(reader, data, path, DEFAULT_ESC_SESSION_NAME, max_session)
+            session = _session(
+                reader, data, path, DEFAULT_ESC_SESSION_NAME, max_session=max_session, role_path=role_path
+            )
             if "region" in data:
                 region = reader.string(
                     data["region"], f"{path}.region", _REGION, "expected an AWS region such as us-west-2"
                 )
-        environments.append(EscEnvironment(project, name, session, region))
+        environments.append(EscEnvironment(project, name, session, region, path))
     if len(reader.issues) > issues_before:
         return None
     return tuple(environments)
 
 
-def _max_chars(reader: _Reader, value: Any) -> int | None:
+def _max_chars(reader: _Reader, value: Any, path: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TRUST_POLICY_CHARS:
         reader.fail(
-            "trustPolicyMaxChars",
+            path,
             value,
-            f"expected a whole number up to {MAX_TRUST_POLICY_CHARS}: your account's IAM quota "
+            f"expected a whole number up to {MAX_TRUST_POLICY_CHARS}: the account's IAM quota "
             f"'Role trust policy length' (default {DEFAULT_TRUST_POLICY_MAX_CHARS})",
         )
         return None

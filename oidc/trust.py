@@ -1,6 +1,6 @@
 """The role's trust policy: a builder, and the evaluator that checks tokens against it.
 
-The builder turns settings into an IAM policy document that admits exactly the listed
+The builder turns one role's entries into an IAM policy document that admits exactly the listed
 Deployments stacks and ESC environments. Every statement pins ``aud`` with ``StringEquals``
 and constrains ``sub``: exact subjects with ``StringEquals``; patterns with ``StringLike`` in a
 statement of their own, because the conditions of one statement are ANDed.
@@ -12,6 +12,7 @@ does. Pure functions only: no Pulumi imports.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oidc import claims
-from oidc.settings import Settings
+from oidc.settings import MAX_TRUST_POLICY_CHARS, DeploymentStack, EscEnvironment
 
 ACTION = "sts:AssumeRoleWithWebIdentity"
 POLICY_VERSION = "2012-10-17"
@@ -33,10 +34,29 @@ class Admission:
     audience: str
     subjects: tuple[str, ...]
 
+    @property
+    def is_pattern(self) -> bool:
+        return self.sid.endswith("Patterns")
 
-def admissions(settings: Settings) -> list[Admission]:
-    """Group every subject the settings trust by statement: one per audience and match kind."""
-    org = settings.organization
+
+_ORDER = (
+    "Deployments",
+    "DeploymentsPatterns",
+    "Environments",
+    "EnvironmentsPatterns",
+    "EnvironmentsDefaultProject",
+    "EnvironmentsDefaultProjectPatterns",
+)
+
+
+def admissions(
+    org: str, deployments: Iterable[DeploymentStack], environments: Iterable[EscEnvironment]
+) -> list[Admission]:
+    """Group every subject one role trusts by statement: one per audience and match kind.
+
+    An exact subject that a pattern with the same audience already admits is left out: the
+    tokens admitted stay the same, and the policy shorter (``infra/*`` covers ``infra/prod``).
+    """
     groups: dict[str, tuple[str, set[str]]] = {}
 
     def add(sid: str, audience: str, subject: str) -> None:
@@ -44,37 +64,71 @@ def admissions(settings: Settings) -> list[Admission]:
             sid += "Patterns"
         groups.setdefault(sid, (audience, set()))[1].add(subject)
 
-    for deployment in settings.deployments:
+    for deployment in deployments:
         for operation in deployment.operations or ("*",):
             subject = claims.deployments_subject(org, deployment.project, deployment.stack, operation)
             add("Deployments", claims.deployments_audience(org), subject)
-    for environment in settings.environments:
+    for environment in environments:
         legacy = environment.project == claims.LEGACY_ESC_PROJECT
         sid = "EnvironmentsDefaultProject" if legacy else "Environments"
         subject = claims.esc_subject(org, environment.project, environment.name)
         add(sid, claims.esc_audience(org, environment.project), subject)
 
-    order = (
-        "Deployments",
-        "DeploymentsPatterns",
-        "Environments",
-        "EnvironmentsPatterns",
-        "EnvironmentsDefaultProject",
-        "EnvironmentsDefaultProjectPatterns",
-    )
-    return [Admission(sid, groups[sid][0], tuple(sorted(groups[sid][1]))) for sid in order if sid in groups]
+    kept: dict[str, set[str]] = {}
+    for audience in sorted({audience for audience, _ in groups.values()}):
+        subjects = {s for sid, (aud, group) in groups.items() if aud == audience for s in group}
+        kept[audience] = _uncovered(subjects)
+    found = []
+    for sid in _ORDER:
+        if sid in groups:
+            audience, subjects = groups[sid]
+            remaining = tuple(sorted(s for s in subjects if s in kept[audience]))
+            if remaining:
+                found.append(Admission(sid, audience, remaining))
+    return found
+
+
+def _uncovered(subjects: Iterable[str]) -> set[str]:
+    """``subjects`` without those another one (a pattern) already covers; what they admit together is the same.
+
+    The most general patterns are tried first, so that most subjects meet a cover early.
+    """
+    kept: list[str] = []
+    for subject in sorted(subjects, key=lambda s: (sum(c not in claims.WILDCARDS for c in s), s)):
+        if any(covers(pattern, subject) for pattern in kept if claims.is_pattern(pattern)):
+            continue
+        if claims.is_pattern(subject):
+            kept = [k for k in kept if not covers(subject, k)]
+        kept.append(subject)
+    return set(kept)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cover(pattern: str) -> re.Pattern[str]:
+    # Over the text of another pattern: * takes any run of its symbols; ? one symbol that stands for
+    # exactly one character (a letter, or ?), never a *; a letter only itself.
+    return re.compile("".join(".*" if c == "*" else "[^*]" if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+
+
+def covers(pattern: str, subject: str) -> bool:
+    """Whether every value ``subject`` matches (a value, or a ``StringLike`` pattern) also matches ``pattern``.
+
+    Sound, not complete: ``True`` proves the containment; ``False`` may miss one (``a*`` covers ``a*b``
+    and is found; a containment that needs reasoning across several wildcards at once may not be).
+    """
+    return _cover(pattern).fullmatch(subject) is not None
 
 
 def _one_or_many(values: Sequence[str]) -> str | list[str]:
     return values[0] if len(values) == 1 else list(values)
 
 
-def trust_policy(settings: Settings, provider_arn: str) -> dict[str, Any]:
-    """The role's trust policy document for the OIDC provider ``provider_arn``."""
-    prefix = settings.condition_prefix
+def trust_policy(issuer: str, provider_arn: str, admitted: Iterable[Admission]) -> dict[str, Any]:
+    """The trust policy document admitting ``admitted`` through the OIDC provider ``provider_arn`` of ``issuer``."""
+    prefix = claims.condition_prefix(issuer)
     statements = []
-    for admission in admissions(settings):
-        subject_operator = "StringLike" if admission.sid.endswith("Patterns") else "StringEquals"
+    for admission in admitted:
+        subject_operator = "StringLike" if admission.is_pattern else "StringEquals"
         condition: dict[str, dict[str, str | list[str]]] = {"StringEquals": {f"{prefix}:aud": admission.audience}}
         condition.setdefault(subject_operator, {})[f"{prefix}:sub"] = _one_or_many(admission.subjects)
         statements.append(
@@ -94,18 +148,23 @@ def render(document: Mapping[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
-def size_problem(policy_json: str, max_chars: int) -> str | None:
-    """Why ``policy_json`` does not fit ``max_chars``, with what to do; ``None`` when it fits."""
+def size_problem(policy_json: str, max_chars: int, quota_key: str) -> str | None:
+    """Why ``policy_json`` does not fit ``max_chars`` (set at ``quota_key``), with what to do; ``None`` when it fits."""
     size = len(policy_json)
     if size <= max_chars:
         return None
-    return (
-        f"the role's trust policy would be {size} characters, {size - max_chars} over "
-        f"trustPolicyMaxChars ({max_chars}). Shorten it: trust all operations of a stack "
-        "(omit deployments[].operations), or cover several stacks or environments with one "
-        "* or ? pattern; or raise the account's IAM quota 'Role trust policy length' "
-        "(up to 4096) in Service Quotas and set trustPolicyMaxChars to the new value"
+    advice = (
+        "Shorten it: trust all operations of a stack (omit deployments[].operations), or cover several stacks "
+        "or environments with one * or ? pattern (exact entries it covers then cost nothing); or split the "
+        "entries across two or more roles (roles.<key>), each with a trust policy of its own"
     )
+    if max_chars < MAX_TRUST_POLICY_CHARS:
+        advice += (
+            f"; or raise the account's IAM quota 'Role trust policy length' (up to {MAX_TRUST_POLICY_CHARS}) in "
+            f"Service Quotas and set {quota_key} to the new value"
+        )
+    over = f"{size - max_chars} over {quota_key} ({max_chars})"
+    return f"the role's trust policy would be {size} characters, {over}. {advice}"
 
 
 # --- evaluation -------------------------------------------------------------------------
@@ -157,10 +216,14 @@ class Decision:
         return next((s for s in self.statements if s.allowed), None)
 
 
+@functools.lru_cache(maxsize=4096)
+def _like(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+
+
 def string_like(pattern: str, value: str) -> bool:
     """IAM ``StringLike``: case-sensitive, ``*`` any run of characters, ``?`` any one."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, re.DOTALL) is not None
+    return _like(pattern).fullmatch(value) is not None
 
 
 def _matches(operator: str, expected: Iterable[str], actual: str | None) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 from oidc import offline
 from oidc.component import PulumiCloudOidc
-from oidc.settings import Settings, raw_text
+from oidc.settings import Settings, load_settings, raw_text
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -26,6 +26,17 @@ def run_component(settings: Settings, **mock_options: Any) -> offline.Recording:
 def raw_config(values: dict[str, Any]) -> dict[str, str]:
     """Config as Pulumi keeps it: strings as they are, anything else as JSON text."""
     return {key: raw_text(value) for key, value in values.items()}
+
+
+def settings(**values: Any) -> Settings:
+    """Settings of the organization ``acme`` from config ``values``.
+
+    A form-A config (no ``roles``) without ``deployments`` trusts the stack infra/prod.
+    """
+    raw = {"organization": "acme", **values}
+    if "roles" not in raw:
+        raw.setdefault("deployments", [{"project": "infra", "stack": "prod"}])
+    return load_settings(raw_config(raw))
 
 
 def project_config(values: dict[str, Any], project: str = "pulumi-aws-oidc") -> dict[str, Any]:

@@ -14,19 +14,13 @@ from typing import Any
 import pytest
 
 from oidc import offline
-from oidc.settings import ConfigError, Settings, load_settings
+from oidc.settings import ConfigError, Settings
 from tests import certs
 from tests import cloudformation as cf
-from tests.conftest import PROJECT_DIR, raw_config, run_component
+from tests.conftest import PROJECT_DIR, run_component, settings
 
 CERTIFICATES = certs.wire_certificates(certs.chain(1).leaf_first())
 EXISTING_ARN = "arn:aws:iam::210987654321:oidc-provider/api.pulumi.com/oidc"
-
-
-def settings(**values: Any) -> Settings:
-    raw = {"organization": "acme", **values}
-    raw.setdefault("deployments", [{"project": "infra", "stack": "prod"}])
-    return load_settings(raw_config(raw))
 
 
 def settings_or_error(**values: Any) -> Settings | ConfigError:
@@ -53,7 +47,6 @@ def test_logical_ids_are_alphanumeric_camel_case_of_the_pulumi_names() -> None:
     assert cf.logical_id("pulumi-cloud-provider") == "PulumiCloudProvider"
     assert cf.logical_id("pulumi-cloud-policy-aws/ReadOnlyAccess") == "PulumiCloudPolicyAwsReadOnlyAccess"
     assert cf.logical_id("1st_role") == "R1stRole"
-    assert cf.logical_id("pulumi-cloud-role") == cf.logical_id("pulumi-cloud-role")
 
 
 def test_dev_stack_template_holds_the_provider_and_the_role_with_its_attached_policies() -> None:
@@ -165,6 +158,22 @@ VALID = {
         "environments": [{"project": "aws", "name": "dev"}, {"project": "aws", "name": "prod"}],
         "trustPolicyMaxChars": 4096,
     },
+    "roles-in-two-accounts": {
+        "accounts": {
+            "prod": {"trustPolicyMaxChars": 4096},
+            "stage": {"assumeRole": {"roleArn": "arn:aws:iam::210987654321:role/OrganizationAccountAccessRole"}},
+        },
+        "roles": {
+            "deploy": {"account": "prod", "name": "pulumi-deploy", "deployments": [{"project": "infra", "stack": "*"}]},
+            "read": {
+                "account": "prod",
+                "name": "pulumi-read",
+                "maxSessionDuration": "4h",
+                "environments": [{"project": "aws", "name": "dev"}],
+            },
+            "stage": {"account": "stage", "deployments": [{"project": "infra", "stack": "stage"}]},
+        },
+    },
 }
 
 
@@ -178,7 +187,11 @@ def test_valid_config_iam_inputs_have_no_cfn_lint_errors(values: dict[str, Any])
 
 
 def test_reused_provider_leaves_only_the_role_and_it_has_no_cfn_lint_errors() -> None:
-    recording = run_component(settings(oidcProvider={"arn": EXISTING_ARN}), existing_client_ids=["acme", "aws:acme"])
+    recording = run_component(
+        settings(oidcProvider={"arn": EXISTING_ARN}),
+        account_id=EXISTING_ARN.split(":")[4],
+        existing_client_ids=["acme", "aws:acme"],
+    )
     document = cf.template(recording.resources)
 
     findings = cf.lint(document)

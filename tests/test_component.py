@@ -1,28 +1,34 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
-from oidc import esc, offline, trust
-from oidc.settings import ConfigError, Settings, load_settings
+from oidc import claims, component, esc, offline, trust
+from oidc.settings import ConfigError, Settings
 from tests import certs
-from tests.conftest import raw_config, run_component
+from tests.conftest import run_component, settings
 
 PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 ROLE = "aws:iam/role:Role"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 DEPLOYMENT_SETTINGS = "pulumiservice:index:DeploymentSettings"
 ENVIRONMENT = "pulumiservice:index:Environment"
-EXISTING_ARN = "arn:aws:iam::210987654321:oidc-provider/api.pulumi.com/oidc"
+AWS_PROVIDER = "pulumi:providers:aws"
+EXISTING_ACCOUNT = "210987654321"
+EXISTING_ARN = f"arn:aws:iam::{EXISTING_ACCOUNT}:oidc-provider/api.pulumi.com/oidc"
+ISSUER = "https://api.pulumi.com/oidc"
 
 
-def settings(**values: Any) -> Settings:
-    raw = {"organization": "acme", **values}
-    raw.setdefault("deployments", [{"project": "infra", "stack": "prod"}])
-    return load_settings(raw_config(raw))
+def policy_for(configured: Settings, provider_arn: str) -> str:
+    """The rendered trust policy of the first role of ``configured``, naming ``provider_arn``."""
+    role = configured.roles[0]
+    admitted = trust.admissions(configured.organization, role.deployments, role.environments)
+    return trust.render(trust.trust_policy(configured.issuer, provider_arn, admitted))
 
 
 def test_created_provider_registers_both_audiences_and_extras_and_is_protected() -> None:
@@ -77,11 +83,15 @@ def test_trust_policy_principal_is_the_created_providers_arn() -> None:
     policy = json.loads(role.inputs["assumeRolePolicy"])
     arn = "arn:aws-us-gov:iam::111122223333:oidc-provider/api.pulumi.com/oidc"
     assert {s["Principal"]["Federated"] for s in policy["Statement"]} == {arn}
-    assert role.inputs["assumeRolePolicy"] == trust.render(trust.trust_policy(settings(), arn))
+    assert role.inputs["assumeRolePolicy"] == policy_for(settings(), arn)
 
 
 def test_reused_provider_declares_no_provider_and_is_the_principal() -> None:
-    recording = run_component(settings(oidcProvider={"arn": EXISTING_ARN}), existing_client_ids=["acme", "aws:acme"])
+    recording = run_component(
+        settings(oidcProvider={"arn": EXISTING_ARN}),
+        account_id=EXISTING_ACCOUNT,
+        existing_client_ids=["acme", "aws:acme"],
+    )
 
     assert recording.of_type(PROVIDER) == []
     policy = json.loads(recording.of_type(ROLE)[0].inputs["assumeRolePolicy"])
@@ -94,6 +104,7 @@ def test_reused_provider_missing_an_audience_fails_before_anything_is_declared()
     with pytest.raises(ConfigError) as raised:
         run_component(
             settings(oidcProvider={"arn": EXISTING_ARN}, environments=[{"project": "aws", "name": "dev"}]),
+            account_id=EXISTING_ACCOUNT,
             existing_client_ids=["acme"],
             recording=recording,
         )
@@ -102,6 +113,19 @@ def test_reused_provider_missing_an_audience_fails_before_anything_is_declared()
     assert "oidcProvider.arn" in message
     assert "['aws:acme']" in message
     assert "add-client-id-to-open-id-connect-provider" in message
+    assert recording.resources == []
+
+
+def test_reused_provider_of_another_account_fails_before_anything_is_declared() -> None:
+    recording = offline.Recording()
+    with pytest.raises(ConfigError) as raised:
+        run_component(
+            settings(oidcProvider={"arn": EXISTING_ARN}), existing_client_ids=["acme", "aws:acme"], recording=recording
+        )
+
+    [issue] = raised.value.issues
+    assert issue.path == "oidcProvider.arn"
+    assert f"a provider of account {EXISTING_ACCOUNT}; this account is {offline.PLACEHOLDER_ACCOUNT}" in issue.message
     assert recording.resources == []
 
 
@@ -155,10 +179,11 @@ def test_names_that_join_alike_with_dashes_stay_distinct() -> None:
         )
     )
 
-    names = [r.name for r in recording.resources]
-    assert len(names) == len(set(names))
-    assert {"pulumi-cloud-deploy-a-b/c", "pulumi-cloud-deploy-a/b-c"} <= set(names)
-    assert {"pulumi-cloud-env-aws-prod/x", "pulumi-cloud-env-aws/prod-x"} <= set(names)
+    urns = [r.urn for r in recording.resources]
+    assert len(urns) == len(set(urns))
+    names = {r.name for r in recording.resources}
+    assert {"pulumi-cloud-deploy-a-b/c", "pulumi-cloud-deploy-a/b-c"} <= names
+    assert {"pulumi-cloud-env-aws-prod/x", "pulumi-cloud-env-aws/prod-x"} <= names
 
 
 def test_role_waits_for_the_provider_its_trust_policy_names() -> None:
@@ -230,7 +255,7 @@ def test_environment_gets_its_project_explicitly_and_the_login_definition(projec
     assert resource.inputs["organization"] == "acme"
     assert resource.inputs["name"] == "dev"
     role_arn = recording.of_type(ROLE)[0].outputs["arn"]
-    [configured] = settings(environments=[environment]).environments
+    [configured] = settings(environments=[environment]).roles[0].environments
     assert yaml.safe_load(resource.inputs["yaml"].text) == esc.definition(configured, role_arn)
 
 
@@ -241,21 +266,33 @@ def test_pattern_environment_is_trusted_but_not_created() -> None:
     assert "currentEnvironment.name:aws/team-*" in recording.of_type(ROLE)[0].inputs["assumeRolePolicy"]
 
 
-def test_every_child_is_parented_to_the_component() -> None:
+def test_form_a_holds_one_provider_and_one_role_component_whose_children_alias_the_old_parent() -> None:
     recording = run_component(settings(environments=[{"project": "aws", "name": "dev"}]))
 
-    [component] = [r for r in recording.resources if r.parent is None]
-    assert component.type == "pulumi-aws-oidc:index:PulumiCloudOidc"
-    assert {r.parent for r in recording.resources if r is not component} == {"pulumi-cloud"}
-    assert len(recording.resources) == 6
+    [top] = [r for r in recording.resources if r.parent_urn is None]
+    assert (top.type, top.name) == (component.TYPE, "pulumi-cloud")
+    parts = {r.type: r for r in recording.children(top)}
+    assert sorted(parts) == sorted([component.PROVIDER_TYPE, component.ROLE_TYPE])
+    assert {r.name for r in parts.values()} == {"pulumi-cloud"}
+    assert [(r.type, r.name) for r in recording.children(parts[component.PROVIDER_TYPE])] == [
+        (PROVIDER, "pulumi-cloud-provider")
+    ]
+    assert {(r.type, r.name) for r in recording.children(parts[component.ROLE_TYPE])} == {
+        (ROLE, "pulumi-cloud-role"),
+        (ATTACHMENT, "pulumi-cloud-policy-aws/ReadOnlyAccess"),
+        (DEPLOYMENT_SETTINGS, "pulumi-cloud-deploy-infra/prod"),
+        (ENVIRONMENT, "pulumi-cloud-env-aws/dev"),
+    }
+    leaves = [r for r in recording.resources if r.parent_urn not in {None, top.urn}]
+    assert len(leaves) == 5
+    for leaf in leaves:
+        assert leaf.aliases == (f"{component.TYPE}${leaf.type}::{leaf.name}",), leaf.name
 
 
 def test_trust_policy_over_its_quota_fails_before_anything_is_declared() -> None:
     many = [{"project": "infra", "stack": f"stack-{n}", "manageSettings": False} for n in range(8)]
     oversized = settings(deployments=many, trustPolicyMaxChars="500")
-    size = len(
-        trust.render(trust.trust_policy(oversized, "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"))
-    )
+    size = len(policy_for(oversized, "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"))
     recording = offline.Recording()
 
     with pytest.raises(ConfigError) as raised:
@@ -265,3 +302,351 @@ def test_trust_policy_over_its_quota_fails_before_anything_is_declared() -> None
     assert issue.path == "trustPolicyMaxChars"
     assert f"would be {size} characters, {size - 500} over trustPolicyMaxChars (500)" in issue.message
     assert recording.resources == []
+
+
+# --- form B: accounts and roles --------------------------------------------------------------
+
+DEFAULT_PROVIDER = "(default provider)"
+PROD_ACCOUNT = "111111111111"
+STAGING_ACCOUNT = "222222222222"
+PROD_ASSUME_ROLE = {"roleArn": f"arn:aws:iam::{PROD_ACCOUNT}:role/OrganizationAccountAccessRole"}
+STAGING_PROVIDER_ARN = f"arn:aws:iam::{STAGING_ACCOUNT}:oidc-provider/api.pulumi.com/oidc"
+INFRA_PROD = {"project": "infra", "stack": "prod"}
+
+
+def by_roles(roles: dict[str, Any], accounts: dict[str, Any] | None = None) -> Settings:
+    """Form-B settings of ``acme`` with ``roles``, and ``accounts`` when given."""
+    return settings(roles=roles, **({} if accounts is None else {"accounts": accounts}))
+
+
+@dataclass
+class Routes:
+    """The AWS provider each resource and each look-up went through, by provider name."""
+
+    resources: dict[tuple[str, str], str] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _provider_name(reference: str) -> str:
+    """The logical name of the provider in ``urn::id``, or :data:`DEFAULT_PROVIDER` for none."""
+    return reference.rpartition("::")[0].rpartition("::")[2] if reference else DEFAULT_PROVIDER
+
+
+@pytest.fixture
+def routes(monkeypatch: pytest.MonkeyPatch) -> Routes:
+    """Records the provider reference of every resource and call the mocks receive."""
+    seen = Routes()
+
+    class RoutedMocks(offline.OfflineMocks):
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+            seen.calls.append((args.token, _provider_name(args.provider or "")))
+            return super().call(args)
+
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+            seen.resources[(args.typ, args.name)] = _provider_name(args.provider or "")
+            return super().new_resource(args)
+
+    monkeypatch.setattr(offline, "OfflineMocks", RoutedMocks)
+    return seen
+
+
+def account_of(arn: str) -> str:
+    return arn.split(":")[4]
+
+
+def federated(role: offline.RecordedResource) -> set[str]:
+    return {s["Principal"]["Federated"] for s in json.loads(role.inputs["assumeRolePolicy"])["Statement"]}
+
+
+THREE_ACCOUNTS = {
+    "accounts": {
+        "prod": {"assumeRole": PROD_ASSUME_ROLE},
+        "staging": {"profile": "staging", "id": STAGING_ACCOUNT, "oidcProvider": {"arn": STAGING_PROVIDER_ARN}},
+        "tools": {},
+    },
+    "roles": {
+        "deploy": {"account": "prod", "deployments": [INFRA_PROD]},
+        "staging": {"account": "staging", "deployments": [{"project": "infra", "stack": "staging"}]},
+        "tools": {"account": "tools", "environments": [{"project": "aws", "name": "tools"}]},
+    },
+}
+
+
+def test_each_account_with_assume_role_or_profile_gets_a_top_level_aws_provider() -> None:
+    recording = run_component(by_roles(**THREE_ACCOUNTS), existing_client_ids=["acme"])
+
+    providers = {r.name: r for r in recording.of_type(AWS_PROVIDER)}
+    assert sorted(providers) == ["pulumi-cloud-aws-prod", "pulumi-cloud-aws-staging"]
+    assert {r.parent_urn for r in providers.values()} == {None}
+    prod, staging = providers["pulumi-cloud-aws-prod"].inputs, providers["pulumi-cloud-aws-staging"].inputs
+    assert json.loads(prod["assumeRoles"]) == [PROD_ASSUME_ROLE]
+    assert json.loads(prod["allowedAccountIds"]) == [PROD_ACCOUNT]
+    assert "profile" not in prod
+    assert staging["profile"] == "staging"
+    assert json.loads(staging["allowedAccountIds"]) == [STAGING_ACCOUNT]
+    assert "assumeRoles" not in staging
+
+
+def test_every_resource_and_look_up_of_an_account_goes_through_its_aws_provider(routes: Routes) -> None:
+    recording = run_component(by_roles(**THREE_ACCOUNTS), existing_client_ids=["acme"])
+
+    prod, staging = "pulumi-cloud-aws-prod", "pulumi-cloud-aws-staging"
+    aws_resources = {name: via for (type_, name), via in routes.resources.items() if type_.startswith("aws:")}
+    assert aws_resources == {
+        "pulumi-cloud-prod-provider": prod,
+        "pulumi-cloud-deploy-role": prod,
+        "pulumi-cloud-deploy-policy-aws/ReadOnlyAccess": prod,
+        "pulumi-cloud-staging-role": staging,
+        "pulumi-cloud-staging-policy-aws/ReadOnlyAccess": staging,
+        "pulumi-cloud-tools-provider": DEFAULT_PROVIDER,
+        "pulumi-cloud-tools-role": DEFAULT_PROVIDER,
+        "pulumi-cloud-tools-policy-aws/ReadOnlyAccess": DEFAULT_PROVIDER,
+    }
+    aws_calls = sorted(call for call in routes.calls if call[0].startswith("aws:"))
+    partition, caller = "aws:index/getPartition:getPartition", "aws:index/getCallerIdentity:getCallerIdentity"
+    assert aws_calls == sorted(
+        [
+            *((partition, via) for via in (prod, staging, DEFAULT_PROVIDER)),
+            *((caller, via) for via in (prod, staging, DEFAULT_PROVIDER)),
+            ("aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider", staging),
+        ]
+    )
+    # The mocks derive each provider's account from its inputs: the ARNs show the account each resource is in.
+    roles = {r.name: r for r in recording.of_type(ROLE)}
+    assert {name: account_of(r.outputs["arn"]) for name, r in roles.items()} == {
+        "pulumi-cloud-deploy-role": PROD_ACCOUNT,
+        "pulumi-cloud-staging-role": STAGING_ACCOUNT,
+        "pulumi-cloud-tools-role": offline.PLACEHOLDER_ACCOUNT,
+    }
+    created = {r.name: r.outputs["arn"] for r in recording.of_type(PROVIDER)}
+    assert {name: account_of(arn) for name, arn in created.items()} == {
+        "pulumi-cloud-prod-provider": PROD_ACCOUNT,
+        "pulumi-cloud-tools-provider": offline.PLACEHOLDER_ACCOUNT,
+    }
+    assert federated(roles["pulumi-cloud-deploy-role"]) == {created["pulumi-cloud-prod-provider"]}
+    assert federated(roles["pulumi-cloud-staging-role"]) == {STAGING_PROVIDER_ARN}
+    assert federated(roles["pulumi-cloud-tools-role"]) == {created["pulumi-cloud-tools-provider"]}
+
+
+TOOLS_WITH_ID = {
+    "accounts": {"prod": {"assumeRole": PROD_ASSUME_ROLE}, "tools": {"id": "999999999999"}},
+    "roles": {
+        "deploy": {"account": "prod", "deployments": [INFRA_PROD]},
+        "tools": {"account": "tools", "deployments": [{"project": "tools", "stack": "prod"}]},
+    },
+}
+"""The tools account, on the default provider, must be 999999999999."""
+
+
+def test_an_account_id_the_credentials_do_not_reach_fails_before_any_iam_or_cloud_resource() -> None:
+    recording = offline.Recording()
+
+    with pytest.raises(ConfigError) as raised:
+        run_component(by_roles(**TOOLS_WITH_ID), recording=recording)
+
+    [issue] = raised.value.issues
+    assert issue.path == "accounts.tools.id"
+    assert "'999999999999'" in issue.message
+    assert f"reach account {offline.PLACEHOLDER_ACCOUNT}" in issue.message
+    assert [r.type for r in recording.resources] == [AWS_PROVIDER]
+
+
+def test_an_account_id_the_credentials_reach_holds_its_roles() -> None:
+    recording = run_component(by_roles(**TOOLS_WITH_ID), account_id="999999999999")
+
+    assert account_of(recording.named("pulumi-cloud-tools-role").outputs["arn"]) == "999999999999"
+    assert account_of(recording.named("pulumi-cloud-deploy-role").outputs["arn"]) == PROD_ACCOUNT
+
+
+def test_each_created_provider_registers_the_union_of_its_roles_audiences() -> None:
+    configured = by_roles(
+        accounts={
+            "prod": {"assumeRole": PROD_ASSUME_ROLE, "oidcProvider": {"audiences": ["other-org"]}},
+            "dev": {"profile": "dev"},
+        },
+        roles={
+            "deploy": {"account": "prod", "deployments": [INFRA_PROD]},
+            "esc": {"account": "prod", "environments": [{"project": "aws", "name": "prod"}]},
+            "dev": {"account": "dev", "environments": [{"project": "aws", "name": "dev"}]},
+        },
+    )
+
+    recording = run_component(configured)
+
+    client_ids = {r.name: r.inputs["clientIdLists"] for r in recording.of_type(PROVIDER)}
+    assert client_ids == {
+        "pulumi-cloud-prod-provider": ["acme", "aws:acme", "other-org"],
+        "pulumi-cloud-dev-provider": ["aws:acme"],
+    }
+
+
+def test_each_role_depends_on_its_own_accounts_provider_only() -> None:
+    configured = by_roles(
+        accounts={
+            "prod": {"assumeRole": PROD_ASSUME_ROLE},
+            "dev": {"profile": "dev"},
+            "staging": {"profile": "staging", "id": STAGING_ACCOUNT, "oidcProvider": {"arn": STAGING_PROVIDER_ARN}},
+        },
+        roles={
+            "deploy": {"account": "prod", "deployments": [INFRA_PROD]},
+            "preview": {"account": "prod", "deployments": [{"project": "infra", "stack": "*"}]},
+            "dev": {"account": "dev", "environments": [{"project": "aws", "name": "dev"}]},
+            "staging": {"account": "staging", "deployments": [{"project": "infra", "stack": "staging"}]},
+        },
+    )
+
+    recording = run_component(configured, existing_client_ids=["acme"])
+
+    providers = {r.name for r in recording.of_type(PROVIDER)}
+    waits_for = {r.name: sorted(set(r.dependencies) & providers) for r in recording.of_type(ROLE)}
+    assert waits_for == {
+        "pulumi-cloud-deploy-role": ["pulumi-cloud-prod-provider"],
+        "pulumi-cloud-preview-role": ["pulumi-cloud-prod-provider"],
+        "pulumi-cloud-dev-role": ["pulumi-cloud-dev-provider"],
+        "pulumi-cloud-staging-role": [],
+    }
+
+
+def test_moving_a_stack_to_another_role_keeps_its_deployment_settings_logical_name() -> None:
+    accounts = {"prod": {"assumeRole": PROD_ASSUME_ROLE}, "ops": {"profile": "ops"}}
+    web = {"project": "web", "stack": "dev"}
+    before = by_roles(
+        accounts=accounts,
+        roles={
+            "deploy": {"account": "prod", "deployments": [INFRA_PROD]},
+            "ops": {"account": "ops", "deployments": [web]},
+        },
+    )
+    after = by_roles(
+        accounts=accounts,
+        roles={
+            "deploy": {"account": "prod", "deployments": [{**INFRA_PROD, "manageSettings": False}]},
+            "ops": {"account": "ops", "deployments": [web, INFRA_PROD]},
+        },
+    )
+
+    settings_before = run_component(before).named("pulumi-cloud-deploy-infra/prod", DEPLOYMENT_SETTINGS)
+    moved = run_component(after)
+    settings_after = moved.named("pulumi-cloud-deploy-infra/prod", DEPLOYMENT_SETTINGS)
+
+    assert settings_after.urn == settings_before.urn
+    assert (settings_before.parent, settings_after.parent) == ("pulumi-cloud-deploy", "pulumi-cloud-ops")
+    role_arn = settings_after.inputs["operationContext"]["oidc"]["aws"]["roleARN"]
+    assert role_arn == moved.named("pulumi-cloud-ops-role").outputs["arn"]
+    assert settings_before.inputs["operationContext"]["oidc"]["aws"]["roleARN"] != role_arn
+
+
+@pytest.mark.parametrize(
+    ("entries", "kinds", "paths"),
+    [
+        pytest.param(
+            {"deployments": [{"project": "*", "stack": "*"}]}, "stack", ["roles.wide.deployments[0]"], id="stacks"
+        ),
+        pytest.param(
+            {"environments": [{"project": "default", "name": "*"}]},
+            "environment",
+            ["roles.wide.environments[0]"],
+            id="default-project-names",
+        ),
+        pytest.param(
+            {
+                "deployments": [INFRA_PROD, {"project": "**", "stack": "*", "operations": ["preview"]}],
+                "environments": [{"project": "default", "name": "*"}],
+            },
+            "stack and environment",
+            ["roles.wide.deployments[1]", "roles.wide.environments[0]"],
+            id="both",
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    ("policy_arns", "shown"),
+    [
+        pytest.param(None, ["arn:aws:iam::aws:policy/ReadOnlyAccess"], id="default-policy"),
+        pytest.param(
+            ["arn:aws:iam::aws:policy/PowerUserAccess", "arn:aws:iam::123456789012:policy/team/Deploy"],
+            ["arn:aws:iam::aws:policy/PowerUserAccess", "arn:aws:iam::123456789012:policy/team/Deploy"],
+            id="given-policies",
+        ),
+    ],
+)
+def test_org_wide_trust_warns_with_the_role_path_and_its_policies(
+    entries: dict[str, Any], kinds: str, paths: list[str], policy_arns: list[str] | None, shown: list[str]
+) -> None:
+    wide: dict[str, Any] = {**entries, **({"policyArns": policy_arns} if policy_arns else {})}
+    narrow = {
+        "deployments": [{"project": "infra", "stack": "*", "manageSettings": False}],
+        "environments": [{"project": "default", "name": "team-*"}, {"project": "aws", "name": "*"}],
+    }
+
+    recording = run_component(by_roles({"wide": wide, "narrow": narrow}))
+
+    [warning] = [w for w in recording.warnings if "trusts every" in w]
+    assert warning.startswith(f"roles.wide: the role trusts every {kinds} of acme ({', '.join(paths)})")
+    assert f"with the permissions of {', '.join(shown)}:" in warning
+    assert "roles.narrow" not in " ".join(recording.warnings)
+
+
+def test_org_wide_trust_warns_in_form_a_under_the_role_key() -> None:
+    recording = run_component(settings(deployments=[{"project": "*", "stack": "*"}]))
+
+    [warning] = recording.warnings
+    assert warning.startswith("role: the role trusts every stack of acme (deployments[0])")
+    assert "arn:aws:iam::aws:policy/ReadOnlyAccess" in warning
+
+
+def test_a_trust_policy_over_its_accounts_quota_fails_at_the_role_before_any_iam_or_cloud_resource() -> None:
+    many = [{"project": "infra", "stack": f"stack-{n}", "manageSettings": False} for n in range(8)]
+    configured = by_roles(
+        accounts={"prod": {"assumeRole": PROD_ASSUME_ROLE, "trustPolicyMaxChars": 500}, "dev": {"profile": "dev"}},
+        roles={
+            "big": {"account": "prod", "deployments": many},
+            "small": {"account": "prod", "deployments": [many[0]]},
+            "dev": {"account": "dev", "deployments": many},
+        },
+    )
+    big = next(r for r in configured.roles if r.key == "big")
+    admitted = trust.admissions("acme", big.deployments, big.environments)
+    size = len(trust.render(trust.trust_policy(ISSUER, claims.provider_arn("aws", PROD_ACCOUNT, ISSUER), admitted)))
+    recording = offline.Recording()
+
+    with pytest.raises(ConfigError) as raised:
+        run_component(configured, recording=recording)
+
+    [issue] = raised.value.issues
+    assert issue.path == "roles.big"
+    assert f"would be {size} characters, {size - 500} over accounts.prod.trustPolicyMaxChars (500)" in issue.message
+    assert {r.type for r in recording.resources} == {AWS_PROVIDER}
+
+
+def test_form_b_stack_outputs_map_roles_providers_stacks_and_environments() -> None:
+    configured = by_roles(
+        accounts={"prod": {"assumeRole": PROD_ASSUME_ROLE}, "tools": {}},
+        roles={
+            "deploy": {"account": "prod", "name": "deploy", "deployments": [INFRA_PROD]},
+            "esc": {"account": "tools", "environments": [{"project": "aws", "name": "dev"}]},
+        },
+    )
+
+    def program() -> None:
+        for name, value in component.PulumiCloudOidc("pulumi-cloud", configured).stack_outputs.items():
+            pulumi.export(name, value)
+
+    recording = offline.run_program(program, {})
+
+    outputs = recording.outputs
+    assert sorted(outputs) == ["deploymentStacks", "environments", "oidcProviders", "roles"]
+    prod_provider = claims.provider_arn("aws", PROD_ACCOUNT, ISSUER)
+    assert outputs["oidcProviders"] == {
+        "prod": prod_provider,
+        "tools": claims.provider_arn("aws", offline.PLACEHOLDER_ACCOUNT, ISSUER),
+    }
+    assert outputs["roles"]["deploy"] == {
+        "arn": f"arn:aws:iam::{PROD_ACCOUNT}:role/deploy",
+        "name": "deploy",
+        "account": "prod",
+        "trustPolicy": recording.named("pulumi-cloud-deploy-role").inputs["assumeRolePolicy"],
+    }
+    assert outputs["roles"]["esc"]["account"] == "tools"
+    assert outputs["deploymentStacks"] == {"acme/infra/prod": "deploy"}
+    assert outputs["environments"] == {"acme/aws/dev": "esc"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import copy
 import dataclasses
 import json
@@ -13,19 +12,38 @@ from typing import Any
 
 import pytest
 
-from oidc import claims, docs, offline, settings
-from oidc.settings import ConfigError, ConfigIssue, Settings, load_settings
-from tests.conftest import PROJECT_DIR
+from oidc import claims, cli, docs, offline, settings
+from oidc.settings import AccountSettings, ConfigError, ConfigIssue, RoleSettings, Settings, load_settings
+from tests.conftest import PROJECT_DIR, raw_config
 
 PROJECT = docs.load_project(PROJECT_DIR)
 DECLARED = docs.project_declarations(PROJECT)
 DEFAULTS = {key: declared["default"] for key, declared in DECLARED.items() if "default" in declared}
 ENVIRONMENT = '[{"project": "aws", "name": "dev"}]'
 DEPLOYMENT = '[{"project": "infra", "stack": "prod"}]'
-BASE_ITEMS: dict[str, dict[str, str]] = {
-    "deployments": {"project": "infra", "stack": "prod"},
-    "environments": {"project": "aws", "name": "dev"},
+MAP_KEYS = {"accounts": "main", "roles": "ops"}
+"""The entry each map of the form-B base config has, standing for ``<key>`` in documented paths."""
+FORM_A: dict[str, Any] = {
+    "organization": "acme",
+    "deployments": [{"project": "infra", "stack": "prod"}],
+    "environments": [{"project": "aws", "name": "dev"}],
 }
+FORM_B: dict[str, Any] = {
+    "organization": "acme",
+    "accounts": {"main": {"id": "111111111111"}},
+    "roles": {
+        "ops": {
+            "account": "main",
+            "deployments": [{"project": "infra", "stack": "prod"}],
+            "environments": [{"project": "aws", "name": "dev"}],
+        }
+    },
+}
+FORM_B_WITHOUT_ACCOUNTS: dict[str, Any] = {
+    "organization": "acme",
+    "roles": {"ops": {key: value for key, value in FORM_A.items() if key != "organization"}},
+}
+ABSENT = object()
 
 
 def issues(values: dict[str, str]) -> list[ConfigIssue]:
@@ -42,31 +60,82 @@ def minimal(without: str = "") -> dict[str, str]:
     return {"organization": "acme", **trusted}
 
 
-def field_name(key: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
+def config_with(path: str, value: Any = ABSENT) -> tuple[dict[str, str], str]:
+    """Config that sets the documented key ``path`` to ``value`` (or leaves it out), and the path the loader reports.
+
+    A path under ``accounts.<key>`` or ``roles.<key>`` goes into the form-B base config (``<key>``
+    being its entry), any other into the form-A one; ``[]`` is the base's first item. Objects on
+    the way that the base lacks are created.
+    """
+    parts = path.split(".")
+    data = copy.deepcopy(FORM_B if parts[0] in MAP_KEYS else FORM_A)
+    node: Any = data
+    reported = []
+    for index, part in enumerate(parts[:-1]):
+        if part == "<key>":
+            node = node.setdefault(MAP_KEYS[parts[index - 1]], {})
+            reported.append(MAP_KEYS[parts[index - 1]])
+        elif part.endswith("[]"):
+            items = node.setdefault(part.removesuffix("[]"), [])
+            if not items:
+                items.append({})
+            node = items[0]
+            reported.append(part.replace("[]", "[0]"))
+        else:
+            node = node.setdefault(part, {})
+            reported.append(part)
+    if value is ABSENT:
+        node.pop(parts[-1], None)
+    else:
+        node[parts[-1]] = value
+    return raw_config(data), ".".join([*reported, parts[-1]])
 
 
-def config_with(path: str, value: Any) -> tuple[dict[str, str], str]:
-    """Config that sets the documented key ``path`` to ``value``, and the path the loader reports it at."""
-    top, first, *rest = path.split(".")
-    key = top.removesuffix("[]")
-    inner = value
-    for part in reversed(rest):
-        inner = {part: inner}
-    data: Any = [{**BASE_ITEMS[key], first: inner}] if top.endswith("[]") else {first: inner}
-    return {**minimal(), key: json.dumps(data)}, path.replace("[]", "[0]")
+def literal_default(nested: docs.NestedKey) -> Any:
+    """The value of a default documented as one literal in backticks (``ABSENT`` for a phrase or a placeholder)."""
+    literal = re.fullmatch(r"`([^`]+)`", nested.default)
+    if literal is None or re.search(r"<[^>]*>", literal[1]):
+        return ABSENT
+    try:
+        return json.loads(literal[1])
+    except json.JSONDecodeError:
+        return literal[1]
 
 
-def object_levels() -> list[tuple[str, list[str]]]:
-    """Every documented object (or list item) with the keys documented for it."""
-    levels = [(holder, [nested.key for nested in keys]) for holder, keys in docs.NESTED.items()]
-    levels += [
-        (f"{holder}.{nested.key}", list(nested.keys))
-        for holder, keys in docs.NESTED.items()
-        for nested in keys
-        if nested.keys
+def literal_defaults() -> list[tuple[str, Any]]:
+    """Every documented nested key whose default is a literal, with that value."""
+    return [
+        (path, literal_default(nested)) for path, nested in docs.nested_keys() if literal_default(nested) is not ABSENT
     ]
-    return levels
+
+
+def loads_as_absent(path: str, value: Any) -> bool:
+    """Whether setting ``path`` to ``value`` loads the same Settings as leaving it out."""
+    return load_settings(config_with(path, value)[0]) == load_settings(config_with(path)[0])
+
+
+def dataclass_default(cls: type, name: str) -> Any:
+    field = {field.name: field for field in dataclasses.fields(cls)}[name]
+    return field.default_factory() if field.default is dataclasses.MISSING else field.default
+
+
+LOADED_AS: dict[str, Any] = {
+    "issuer": lambda loaded: (loaded.issuer, dataclass_default(Settings, "issuer")),
+    "oidcProvider": lambda loaded: (
+        loaded.accounts[0].oidc_provider,
+        dataclass_default(AccountSettings, "oidc_provider"),
+    ),
+    "trustPolicyMaxChars": lambda loaded: (
+        loaded.accounts[0].trust_policy_max_chars,
+        dataclass_default(AccountSettings, "trust_policy_max_chars"),
+    ),
+    "role": lambda loaded: (dataclasses.replace(loaded.roles[0], deployments=(), environments=()), RoleSettings()),
+    "deployments": lambda loaded: (loaded.roles[0].deployments, dataclass_default(RoleSettings, "deployments")),
+    "environments": lambda loaded: (loaded.roles[0].environments, dataclass_default(RoleSettings, "environments")),
+    "accounts": lambda loaded: (loaded.accounts, dataclass_default(Settings, "accounts")),
+    "roles": lambda loaded: (loaded.by_roles, dataclass_default(Settings, "by_roles")),
+}
+"""For each top-level key with a default: what the loader made of it, and the dataclasses' own default for that."""
 
 
 # --- (a) the README tables are generated ------------------------------------------------
@@ -81,7 +150,9 @@ def test_readme_tables_are_exactly_what_make_docs_generates() -> None:
 def test_docs_check_fails_on_a_stale_readme_and_docs_repairs_it(tmp_path: Path) -> None:
     shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     committed = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
-    stale = committed.replace("| `roleArn` | ARN of the role |", "| `roleArn` | an old text |")
+    row = f"| `roleArn` | {docs.FORMS['A']} | ARN of the role |"
+    assert row in committed
+    stale = committed.replace(row, f"| `roleArn` | {docs.FORMS['A']} | an old text |")
     (tmp_path / "README.md").write_text(stale, encoding="utf-8")
 
     assert docs.main(["--check", "--cwd", str(tmp_path)]) == 1
@@ -104,18 +175,50 @@ def test_rendering_refuses_a_declared_key_without_description() -> None:
         docs.config_table(project)
 
 
-def test_documented_outputs_are_the_exports_of_main_py_in_order() -> None:
-    tree = ast.parse((PROJECT_DIR / "__main__.py").read_text(encoding="utf-8"))
-    exported = [
-        node.args[0].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "export"
-        and isinstance(node.args[0], ast.Constant)
-    ]
+def test_rendering_refuses_a_key_that_refers_to_undocumented_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tuple(
+        dataclasses.replace(nested, like="nothing[]") if nested.key == "deployments" else nested
+        for nested in docs.NESTED["roles.<key>"]
+    )
+    monkeypatch.setattr(docs, "NESTED", {**docs.NESTED, "roles.<key>": broken})
 
-    assert exported == [name for name, _ in docs.OUTPUTS]
+    with pytest.raises(docs.DocsError, match="takes the keys of 'nothing\\[\\]'"):
+        docs.config_table(PROJECT)
+
+
+def test_accounts_and_roles_are_documented_as_maps_of_objects() -> None:
+    table = docs.config_table(PROJECT)
+
+    assert "| `accounts` | map | `{}` |" in table
+    assert "| `roles` | map | `{}` |" in table
+    assert "| `roles.<key>.deployments` | list | `[]` |" in table
+
+
+@pytest.mark.parametrize(
+    ("form", "config"),
+    [("A", FORM_A), ("B", FORM_B), ("B", FORM_B_WITHOUT_ACCOUNTS)],
+    ids=["form-a", "form-b", "form-b-without-accounts"],
+)
+def test_documented_outputs_are_what_main_py_exports_in_order(
+    tmp_path: Path, form: str, config: dict[str, Any]
+) -> None:
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+    (tmp_path / "Pulumi.docs.yaml").write_text(
+        json.dumps({"config": {f"pulumi-aws-oidc:{key}": value for key, value in config.items()}})
+    )
+
+    evaluated = cli.evaluate_stack("docs", tmp_path)
+
+    assert load_settings(evaluated.config.project_values).by_roles == (form == "B")
+    assert list(evaluated.recording.outputs) == [name for name, _ in docs.OUTPUTS[form]]
+
+
+def test_outputs_are_documented_for_both_forms_and_nothing_else() -> None:
+    assert set(docs.OUTPUTS) == set(docs.FORMS) == {"A", "B"}
+    table = docs.outputs_table()
+    assert table.count(docs.FORMS["A"]) == len(docs.OUTPUTS["A"])
+    assert table.count(docs.FORMS["B"]) == len(docs.OUTPUTS["B"])
 
 
 # --- (b) Pulumi.yaml declares the program's keys ------------------------------------------
@@ -166,18 +269,34 @@ def test_declared_trust_policy_max_chars_default_is_the_loaders() -> None:
         DEFAULTS["trustPolicyMaxChars"]
         == settings.DEFAULT_TRUST_POLICY_MAX_CHARS
         == 2048
-        == load_settings(minimal()).trust_policy_max_chars
+        == load_settings(minimal()).accounts[0].trust_policy_max_chars
     )
+
+
+def test_accounts_and_roles_are_declared_empty_so_a_stack_without_them_is_form_a() -> None:
+    assert DEFAULTS["accounts"] == DEFAULTS["roles"] == {}
+    loaded = load_settings({**minimal(), "accounts": "{}", "roles": "{}"})
+
+    assert not loaded.by_roles
+    assert [(a.key, r.key) for a in loaded.accounts for r in loaded.roles_of(a.key)] == [("default", "default")]
 
 
 @pytest.mark.parametrize("key", sorted(DEFAULTS))
 def test_a_declared_default_loads_as_the_settings_default_and_as_leaving_the_key_out(key: str) -> None:
     absent = load_settings(minimal(without=key))
     explicit = load_settings({**minimal(without=key), key: settings.raw_text(DEFAULTS[key])})
-    dataclass_default = {field.name: field.default for field in dataclasses.fields(Settings)}[field_name(key)]
+    loaded, dataclasses_default = LOADED_AS[key](absent)
 
     assert explicit == absent
-    assert getattr(absent, field_name(key)) == dataclass_default
+    assert loaded == dataclasses_default
+
+
+@pytest.mark.parametrize("key", sorted(set(DEFAULTS) - {"accounts", "roles"}))
+@pytest.mark.parametrize("base", ["with-accounts", "without-accounts"])
+def test_a_form_b_stack_loads_the_same_with_the_declared_defaults_pulumi_hands_it(key: str, base: str) -> None:
+    values = raw_config(FORM_B if base == "with-accounts" else FORM_B_WITHOUT_ACCOUNTS)
+
+    assert load_settings({**values, key: settings.raw_text(DEFAULTS[key])}) == load_settings(values)
 
 
 def test_all_declared_defaults_at_once_load_as_leaving_them_out() -> None:
@@ -201,7 +320,60 @@ def test_offline_stack_reading_applies_the_declared_defaults(tmp_path: Path) -> 
     assert load_settings(values) == load_settings(minimal())
 
 
+def test_offline_stack_reading_of_a_form_b_stack_applies_the_declared_defaults(tmp_path: Path) -> None:
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.org.yaml").write_text(
+        json.dumps({"config": {f"pulumi-aws-oidc:{key}": value for key, value in FORM_B.items()}})
+    )
+
+    values = offline.read_stack_config(tmp_path, "org").project_values
+
+    assert values == {**{key: settings.raw_text(value) for key, value in DEFAULTS.items()}, **raw_config(FORM_B)}
+    assert load_settings(values) == load_settings(raw_config(FORM_B))
+    assert load_settings(values).by_roles
+
+
 # --- (d) documented nested keys are the loader's ------------------------------------------
+
+
+def test_probe_configs_start_from_bases_that_load_and_report_the_loaders_path() -> None:
+    assert not load_settings(raw_config(FORM_A)).by_roles
+    assert load_settings(raw_config(FORM_B)).by_roles
+    assert config_with("roles.<key>.deployments[].source.branch", "main") == (
+        raw_config(
+            {
+                **FORM_B,
+                "roles": {
+                    "ops": {
+                        **FORM_B["roles"]["ops"],
+                        "deployments": [{"project": "infra", "stack": "prod", "source": {"branch": "main"}}],
+                    }
+                },
+            }
+        ),
+        "roles.ops.deployments[0].source.branch",
+    )
+
+
+def test_the_new_keys_of_both_maps_are_documented() -> None:
+    paths = docs.nested_paths()
+
+    for path in (
+        "accounts.<key>.id",
+        "accounts.<key>.assumeRole.roleArn",
+        "accounts.<key>.assumeRole.sessionName",
+        "accounts.<key>.assumeRole.externalId",
+        "accounts.<key>.profile",
+        "accounts.<key>.region",
+        "accounts.<key>.oidcProvider.protect",
+        "accounts.<key>.trustPolicyMaxChars",
+        "roles.<key>.account",
+        "roles.<key>.maxSessionDuration",
+        "roles.<key>.deployments[].stack",
+        "roles.<key>.deployments[].source.repoUrl",
+        "roles.<key>.environments[].name",
+    ):
+        assert path in paths
 
 
 @pytest.mark.parametrize("path", docs.nested_paths())
@@ -214,7 +386,9 @@ def test_each_documented_nested_key_is_read_by_the_loader(path: str) -> None:
     assert not [issue for issue in found if "unknown key" in issue.message]
 
 
-@pytest.mark.parametrize(("level", "documented"), object_levels(), ids=[level for level, _ in object_levels()])
+@pytest.mark.parametrize(
+    ("level", "documented"), docs.nested_objects(), ids=[level for level, _ in docs.nested_objects()]
+)
 def test_the_loader_allows_exactly_the_documented_keys_of_each_object(level: str, documented: list[str]) -> None:
     values, loader_path = config_with(f"{level}.undocumentedKey", "x")
 
@@ -224,11 +398,51 @@ def test_the_loader_allows_exactly_the_documented_keys_of_each_object(level: str
     assert sorted(unknown.message.partition("allowed: ")[2].split(", ")) == sorted(documented)
 
 
+@pytest.mark.parametrize(("path", "value"), literal_defaults(), ids=[path for path, _ in literal_defaults()])
+def test_each_documented_literal_default_loads_as_leaving_the_key_out(path: str, value: Any) -> None:
+    assert loads_as_absent(path, value)
+
+
+def test_literal_defaults_are_checked_in_every_holder_and_through_references() -> None:
+    checked = dict(literal_defaults())
+
+    assert checked["oidcProvider.protect"] is True
+    assert checked["oidcProvider.thumbprints"] == "auto"
+    assert checked["role.path"] == "/"
+    assert checked["environments[].sessionName"] == settings.DEFAULT_ESC_SESSION_NAME
+    assert checked["accounts.<key>.trustPolicyMaxChars"] == 2048
+    assert checked["accounts.<key>.oidcProvider.protect"] is True
+    assert checked["roles.<key>.deployments[].duration"] == "1h"
+    assert "role.description" not in checked  # `Assumed by ... <org> ...` is a template, not a value
+    assert "deployments[].manageSettings" not in checked  # a phrase
+
+
+def test_a_documented_default_the_loader_does_not_apply_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    wrong = tuple(
+        dataclasses.replace(nested, default="`false`") if nested.key == "protect" else nested
+        for nested in docs.NESTED["oidcProvider"]
+    )
+    monkeypatch.setattr(docs, "NESTED", {**docs.NESTED, "oidcProvider": wrong})
+
+    checked = dict(literal_defaults())
+
+    assert checked["oidcProvider.protect"] is False
+    assert checked["accounts.<key>.oidcProvider.protect"] is False
+    assert not loads_as_absent("oidcProvider.protect", False)
+    assert not loads_as_absent("accounts.<key>.oidcProvider.protect", False)
+
+
 def test_every_nested_object_documents_its_keys() -> None:
-    objects = [nested for keys in docs.NESTED.values() for nested in keys if nested.type == "object"]
+    nested_keys = [nested for _, nested in docs.nested_keys()]
+    objects = [nested for nested in nested_keys if nested.type == "object"]
 
     assert objects
-    assert all(nested.keys for nested in objects)
+    assert all(nested.keys or nested.like for nested in objects)
+    for nested in nested_keys:
+        if nested.like:
+            assert nested.like in docs.NESTED
+            assert (nested.type == "list") == nested.like.endswith("[]"), nested.key
+            assert f"`{nested.like}`" in nested.meaning, nested.key
 
 
 # --- (e) pulumi new ------------------------------------------------------------------------
@@ -249,4 +463,5 @@ def test_the_template_prompts_make_a_deployable_stack() -> None:
 
     loaded = load_settings({**answers, "organization": "acme"})
 
-    assert loaded.environments or loaded.deployments
+    [role] = loaded.roles
+    assert role.environments or role.deployments

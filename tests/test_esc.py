@@ -97,7 +97,8 @@ def test_definition_from_loaded_settings_uses_defaults_and_canonical_duration() 
             "environments": json.dumps([{"project": "aws", "name": "dev", "duration": "90m", "region": "us-east-2"}]),
         }
     )
-    document = esc.definition(settings.environments[0], ROLE_ARN)
+    [role] = settings.roles
+    document = esc.definition(role.environments[0], ROLE_ARN)
     assert login(document)["sessionName"] == "pulumi-environments-session"
     assert login(document)["duration"] == "1h30m"
     assert yaml.safe_load(esc.render(document)) == document

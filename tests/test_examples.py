@@ -9,15 +9,18 @@ import pulumi
 import yaml
 from pulumi.provider.experimental.component import ComponentProvider
 
-from oidc import offline, package, trust
+from oidc import component, offline, package, trust
 from tests.conftest import PROJECT_DIR
-from tests.test_policy import all_violations
+from tests.policy_helpers import all_violations
 
 EXAMPLES = PROJECT_DIR / "examples"
 PROVIDER_ARN = "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"
 ISSUER = "https://api.pulumi.com/oidc"
+PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 ROLE = "aws:iam/role:Role"
 LOOKUP = "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider"
+DEPLOY, PREVIEW = "pulumi-cloud-deploy", "pulumi-cloud-preview"
+"""The role components of the examples' one PulumiCloudOidc, ``pulumi-cloud``."""
 
 
 @cache
@@ -44,31 +47,44 @@ def attachments(recording: offline.Recording, parent: str) -> list[str]:
     )
 
 
-def test_two_roles_creates_one_provider_and_two_roles_with_distinct_names() -> None:
+def shape(recording: offline.Recording) -> list[tuple[Any, ...]]:
+    """Every resource a recording declared, comparable across runs."""
+    return sorted(
+        (r.urn, r.parent_urn, r.protect, offline.plain(dict(r.inputs)), r.dependencies, r.aliases)
+        for r in recording.resources
+    )
+
+
+def test_two_roles_is_one_component_with_one_provider_and_two_roles_with_distinct_names() -> None:
     recording = two_roles()
 
-    [provider] = recording.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
-    assert provider.name == "prod-provider"
+    [top] = [r for r in recording.resources if r.parent_urn is None]
+    assert (top.type, top.name) == (component.TYPE, "pulumi-cloud")
+    assert sorted(r.name for r in recording.children(top)) == sorted(["pulumi-cloud-default", DEPLOY, PREVIEW])
+    assert [r.name for r in recording.of_type(component.PROVIDER_TYPE)] == ["pulumi-cloud-default"]
+    [provider] = recording.of_type(PROVIDER)
     assert provider.outputs["arn"] == PROVIDER_ARN
     roles = {r.name: r.inputs["name"] for r in recording.of_type(ROLE)}
-    assert roles == {"prod-role": "pulumi-deploy-infra-prod", "previews-role": "pulumi-preview-infra"}
-    names = [r.name for r in recording.resources]
-    assert len(names) == len(set(names))
+    assert roles == {f"{DEPLOY}-role": "pulumi-deploy-infra-prod", f"{PREVIEW}-role": "pulumi-preview-infra"}
+    urns = [r.urn for r in recording.resources]
+    assert len(urns) == len(set(urns))
+    assert recording.of_type("pulumi:providers:aws") == []
 
 
-def test_two_roles_previews_role_trusts_the_provider_prod_creates_once_it_exists() -> None:
+def test_two_roles_both_trust_the_one_provider_and_wait_for_it() -> None:
     recording = two_roles()
 
-    for role in ("prod-role", "previews-role"):
+    [provider] = recording.of_type(PROVIDER)
+    for role in (f"{DEPLOY}-role", f"{PREVIEW}-role"):
         statements = policy_of(recording, role)["Statement"]
         assert {s["Principal"]["Federated"] for s in statements} == {PROVIDER_ARN}, role
+        assert provider.name in recording.named(role).dependencies, role
     assert LOOKUP not in [token for token, _ in recording.calls]
-    assert "prod-provider" in recording.named("previews").dependencies
-    assert recording.named("previews-role").parent == "previews"
+    assert recording.outputs["oidcProviders"] == {"default": PROVIDER_ARN}
 
 
 def test_two_roles_deploy_role_admits_every_operation_of_infra_prod_only() -> None:
-    policy = policy_of(two_roles(), "prod-role")
+    policy = policy_of(two_roles(), f"{DEPLOY}-role")
 
     assert admits(policy, "infra", "prod", "update")
     assert admits(policy, "infra", "prod", "destroy")
@@ -78,8 +94,8 @@ def test_two_roles_deploy_role_admits_every_operation_of_infra_prod_only() -> No
     assert not admits(policy, "infra", "prod", "update", org="contoso")
 
 
-def test_two_roles_previews_role_admits_previews_of_infra_stacks_only() -> None:
-    policy = policy_of(two_roles(), "previews-role")
+def test_two_roles_preview_role_admits_previews_of_infra_stacks_only() -> None:
+    policy = policy_of(two_roles(), f"{PREVIEW}-role")
 
     assert admits(policy, "infra", "staging", "preview")
     assert admits(policy, "infra", "prod", "preview")
@@ -89,21 +105,26 @@ def test_two_roles_previews_role_admits_previews_of_infra_stacks_only() -> None:
     assert not admits(policy, "infra", "dev", "preview", org="acme-malicious")
 
 
-def test_two_roles_permissions_are_power_user_for_prod_and_read_only_for_previews() -> None:
+def test_two_roles_permissions_are_power_user_for_deploy_and_read_only_for_preview() -> None:
     recording = two_roles()
 
-    assert attachments(recording, "prod") == ["arn:aws:iam::aws:policy/PowerUserAccess"]
-    assert attachments(recording, "previews") == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    assert attachments(recording, DEPLOY) == ["arn:aws:iam::aws:policy/PowerUserAccess"]
+    assert attachments(recording, PREVIEW) == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
 
 
 def test_two_roles_manages_only_infra_prod_settings_with_the_deploy_role() -> None:
     recording = two_roles()
 
     [settings] = recording.of_type("pulumiservice:index:DeploymentSettings")
+    assert settings.name == "pulumi-cloud-deploy-infra/prod"
+    assert settings.parent == DEPLOY
     assert (settings.inputs["project"], settings.inputs["stack"]) == ("infra", "prod")
-    assert settings.inputs["operationContext"]["oidc"]["aws"]["roleARN"] == recording.outputs["deployRoleArn"]
+    roles = recording.outputs["roles"]
+    assert settings.inputs["operationContext"]["oidc"]["aws"]["roleARN"] == roles["deploy"]["arn"]
     assert settings.inputs["sourceContext"]["git"]["repoUrl"] == "https://github.com/acme/infra.git"
-    assert recording.outputs["previewRoleArn"] == recording.named("previews-role").outputs["arn"]
+    assert roles["preview"]["arn"] == recording.named(f"{PREVIEW}-role").outputs["arn"]
+    assert recording.outputs["deploymentStacks"] == {"acme/infra/prod": "deploy"}
+    assert recording.warnings == []
 
 
 def test_two_roles_passes_the_policy_pack() -> None:
@@ -118,43 +139,39 @@ def yaml_example() -> dict[str, Any]:
     return document
 
 
-def resolved(value: Any, variables: dict[str, str]) -> Any:
-    """``value`` with the example's ``${variable.property}`` interpolations replaced, as Pulumi YAML would."""
-    if isinstance(value, dict):
-        return {key: resolved(item, variables) for key, item in value.items()}
-    if isinstance(value, list):
-        return [resolved(item, variables) for item in value]
-    if isinstance(value, str):
-        return re.sub(r"\$\{([^}]+)\}", lambda match: variables[match[1]], value)
-    return value
-
-
-def test_yaml_two_roles_uses_the_package_from_this_repository() -> None:
+def test_yaml_two_roles_uses_the_package_from_this_repository_as_one_component() -> None:
     document = yaml_example()
 
     assert document["packages"] == {"pulumi-aws-oidc": "../../provider"}
     assert (EXAMPLES / "two-roles-yaml" / document["packages"]["pulumi-aws-oidc"] / "PulumiPlugin.yaml").is_file()
-    resources = document["resources"]
-    assert {r["type"] for r in resources.values()} == {"pulumi-aws-oidc:index:PulumiCloudOidc"}
-    assert resources["previews"]["options"]["dependsOn"] == ["${prod}"]
+    [(name, resource)] = document["resources"].items()
+    assert (name, resource["type"]) == ("pulumi-cloud", component.TYPE)
+    assert sorted(resource["properties"]["roles"]) == ["deploy", "preview"]
+    assert "options" not in resource
+    assert "${" not in json.dumps(resource["properties"])
+
+
+def test_yaml_two_roles_outputs_name_outputs_of_the_package() -> None:
+    document = yaml_example()
+    provider = ComponentProvider([package.PulumiCloudOidc], package.PACKAGE_NAME, version=package.PACKAGE_VERSION)
+    assert provider.schema is not None
+    outputs = json.loads(provider.schema)["resources"][component.TYPE]["properties"]
+
+    for key, expression in document["outputs"].items():
+        match = re.fullmatch(r"\$\{([\w-]+)\.(\w+)\}", expression)
+        assert match, key
+        assert match[1] in document["resources"], key
+        assert match[2] in outputs, key
 
 
 def test_yaml_two_roles_declares_what_the_python_example_declares() -> None:
     document = yaml_example()
-    variables = {"partition.partition": "aws", "caller.accountId": "123456789012"}
     provider = ComponentProvider([package.PulumiCloudOidc], package.PACKAGE_NAME)
 
     def program() -> None:
         for name, resource in document["resources"].items():
-            inputs = resolved(resource["properties"], variables)
-            provider.construct(name, resource["type"], inputs, pulumi.ResourceOptions())
+            provider.construct(name, resource["type"], resource["properties"], pulumi.ResourceOptions())
 
     recording = offline.run_program(program, {})
 
-    python = two_roles()
-    for role in ("prod-role", "previews-role"):
-        assert recording.named(role).inputs == python.named(role).inputs, role
-    for parent in ("prod", "previews"):
-        assert attachments(recording, parent) == attachments(python, parent), parent
-    assert len(recording.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")) == 1
-    assert LOOKUP not in [token for token, _ in recording.calls]
+    assert shape(recording) == shape(two_roles())

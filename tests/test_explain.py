@@ -9,22 +9,15 @@ from typing import Any
 
 import jwt
 import pytest
+import yaml
 
-from oidc import cli
-from tests.conftest import PROJECT_DIR
-from tests.test_trust import ALLOWED, DENIED
+from oidc import cli, trust
+from oidc import explain as oidc_explain
+from oidc.settings import load_settings
+from tests.conftest import PROJECT_DIR, project_config, raw_config
+from tests.tokens import ALLOWED, DENIED, ISSUER, MATRIX_CONFIG, PROVIDER, deploy, esc
 
-ISSUER = "https://api.pulumi.com/oidc"
-STACK = """
-config:
-  pulumi-aws-oidc:organization: contoso
-  pulumi-aws-oidc:deployments:
-    - {project: infra, stack: prod, operations: [update, preview]}
-    - {project: infra, stack: "review-*"}
-  pulumi-aws-oidc:environments:
-    - {project: aws, name: dev}
-    - {project: default, name: legacy}
-"""
+STACK = yaml.safe_dump({"config": project_config(MATRIX_CONFIG)})
 PROD_UPDATE = "pulumi:deploy:org:contoso:project:infra:stack:prod:operation:update:scope:write"
 AWS_DEV = "pulumi:environments:pulumi.organization.login:contoso:currentEnvironment.name:aws/dev"
 
@@ -57,6 +50,13 @@ def explain_token(
     return code, json.loads(out)
 
 
+def only_role(report: dict[str, Any]) -> dict[str, Any]:
+    """The answer of the one role of the form-A matrix stack."""
+    [answer] = report["roles"]
+    assert (answer["role"], answer["account"]) == ("default", "default")
+    return answer
+
+
 @pytest.mark.parametrize(("claims", "sid"), ALLOWED.values(), ids=ALLOWED.keys())
 def test_matrix_allowed_tokens_exit_0_naming_the_statement(
     project: Path, capsys: pytest.CaptureFixture[str], claims: dict[str, str], sid: str
@@ -65,7 +65,10 @@ def test_matrix_allowed_tokens_exit_0_naming_the_statement(
 
     assert code == 0
     assert report["decision"] == "ALLOW"
-    assert report["matchedStatement"] == sid
+    assert report["admittedBy"] == [{"role": "default", "account": "default"}]
+    answer = only_role(report)
+    assert answer["decision"] == "ALLOW"
+    assert answer["matchedStatement"] == sid
 
 
 @pytest.mark.parametrize(("claims", "sid", "failure"), DENIED.values(), ids=DENIED.keys())
@@ -76,7 +79,11 @@ def test_matrix_denied_tokens_exit_1_naming_the_failing_condition(
 
     assert code == 1
     assert report["decision"] == "DENY"
-    [statement] = [s for s in report["statements"] if s["sid"] == sid]
+    assert report["admittedBy"] == []
+    answer = only_role(report)
+    assert answer["decision"] == "DENY"
+    assert answer["matchedStatement"] is None
+    [statement] = [s for s in answer["statements"] if s["sid"] == sid]
     operator, key, expected, actual = failure
     shown = expected[0] if len(expected) == 1 else list(expected)
     assert f"{operator} {key}: expected {json.dumps(shown)}, got {json.dumps(actual)}" in statement["failures"]
@@ -85,7 +92,7 @@ def test_matrix_denied_tokens_exit_1_naming_the_failing_condition(
 def hints_for(project: Path, capsys: pytest.CaptureFixture[str], aud: str, sub: str, *extra: str) -> list[str]:
     code, out, _ = explain(project, "--aud", aud, "--sub", sub, "--json", *extra, capsys=capsys)
     assert code == 1
-    hints: list[str] = json.loads(out)["hints"]
+    hints: list[str] = only_role(json.loads(out))["hints"]
     return hints
 
 
@@ -182,12 +189,14 @@ def test_hint_stack_not_listed_gives_the_entry_to_add(project: Path, capsys: pyt
     ]
 
 
-def test_hint_operation_not_listed_names_the_entry(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_hint_operation_not_listed_names_the_trusted_operations(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     hints = hints_for(project, capsys, "contoso", PROD_UPDATE.replace("update", "destroy"))
 
     assert hints == [
-        "operation: deployments[0] (infra/prod) lists operations ['update', 'preview'], not 'destroy'; add it "
-        "there, or omit operations to trust every operation"
+        "operation: infra/prod is trusted for operations ['preview', 'update'], not 'destroy'; add it to the "
+        "entry's operations, or omit operations to trust every operation"
     ]
 
 
@@ -199,11 +208,80 @@ def test_hint_environment_not_listed_gives_the_entry_to_add(project: Path, capsy
     ]
 
 
+def policy(deployments: list[dict[str, Any]], environments: list[dict[str, Any]]) -> dict[str, Any]:
+    """The trust policy of the one role of a form-A config of contoso."""
+    loaded = load_settings(
+        raw_config({"organization": "contoso", "deployments": deployments, "environments": environments})
+    )
+    [role] = loaded.roles
+    return trust.trust_policy(ISSUER, PROVIDER, trust.admissions("contoso", role.deployments, role.environments))
+
+
+def test_hint_operations_are_those_the_policy_trusts_for_the_stack() -> None:
+    document = policy(
+        [
+            {"project": "infra", "stack": "prod", "operations": ["update", "preview"]},
+            {"project": "infra", "stack": "*", "operations": ["preview", "refresh"]},
+        ],
+        [],
+    )
+
+    result = oidc_explain.explain("contoso", ISSUER, document, deploy(operation="destroy"))
+
+    assert not result.allowed
+    assert result.hints == (
+        "operation: infra/prod is trusted for operations ['preview', 'refresh', 'update'], not 'destroy'; add it to "
+        "the entry's operations, or omit operations to trust every operation",
+    )
+    assert oidc_explain.explain("contoso", ISSUER, document, deploy(stack="dev", operation="refresh")).allowed
+
+
+def test_hint_a_stack_a_pattern_trusts_for_every_operation_needs_no_listing() -> None:
+    document = policy([{"project": "infra", "stack": "*"}, {"project": "infra", "stack": "prod"}], [])
+
+    assert oidc_explain.explain("contoso", ISSUER, document, deploy(operation="destroy")).allowed
+    assert oidc_explain.hints("contoso", ISSUER, document, deploy(project="net")) == [
+        "not listed: stack net/prod is in no entry; add to deployments: - {project: net, stack: prod}"
+    ]
+
+
+def test_hint_a_default_project_pattern_does_not_list_a_named_project_environment() -> None:
+    document = policy([], [{"project": "default", "name": "*"}])
+
+    assert oidc_explain.explain("contoso", ISSUER, document, esc("legacy")).allowed
+    assert oidc_explain.hints("contoso", ISSUER, document, esc("aws/prod")) == [
+        "not listed: environment aws/prod is in no entry; add to environments: - {project: aws, name: prod}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("claims", "hint"),
+    [
+        pytest.param(
+            deploy(stack="staging"),
+            "not listed: stack infra/staging is in no entry; add to roles.deploy.deployments: - "
+            "{project: infra, stack: staging}",
+            id="stack",
+        ),
+        pytest.param(
+            esc("aws/prod"),
+            "not listed: environment aws/prod is in no entry; add to roles.deploy.environments: - "
+            "{project: aws, name: prod}",
+            id="environment",
+        ),
+    ],
+)
+def test_hint_names_the_key_path_of_the_role_entries(claims: dict[str, str], hint: str) -> None:
+    document = policy(MATRIX_CONFIG["deployments"], MATRIX_CONFIG["environments"])
+
+    assert oidc_explain.hints("contoso", ISSUER, document, claims, "roles.deploy.") == [hint]
+
+
 def test_deny_shows_the_nearest_trusted_subject(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = explain(project, "--aud", "aws:contoso", "--sub", AWS_DEV.replace("dev", "dve"), capsys=capsys)
 
     assert code == 1
-    assert f"Nearest trusted subject: {AWS_DEV}" in out
+    assert f"\n  Nearest trusted subject: {AWS_DEV}\n" in out
 
 
 def test_token_from_standard_input(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -213,7 +291,11 @@ def test_token_from_standard_input(project: Path, capsys: pytest.CaptureFixture[
 
     assert code == 0
     assert "Token from standard input (decoded without verifying its signature)" in out
-    assert "ALLOW: statement Deployments of the trust policy of stack matrix admits this token." in out
+    assert (
+        "ALLOW: statement Deployments of the trust policy of role default (account default) of stack matrix admits "
+        "this token." in out
+    )
+    assert "Admitted by" not in out
 
 
 def test_token_from_the_deployments_environment_variable(
@@ -252,9 +334,13 @@ def test_text_deny_lists_each_statement_with_expected_and_actual(
     code, out, _ = explain(project, "--aud", "contoso", "--sub", AWS_DEV, capsys=capsys)
 
     assert code == 1
-    assert "DENY: no statement of the trust policy of stack matrix admits this token." in out
+    assert (
+        "DENY: no statement of the trust policy of role default (account default) of stack matrix admits this "
+        "token." in out
+    )
     assert '  Environments\n    - StringEquals api.pulumi.com/oidc:aud: expected "aws:contoso", got "contoso"' in out
-    assert "Hints\n  - audience:" in out
+    assert "  Hints\n    - audience:" in out
+    assert "Admitted by" not in out
 
 
 @pytest.mark.parametrize(
@@ -309,3 +395,81 @@ def test_invalid_config_exits_2_with_the_key_path(project: Path, capsys: pytest.
 
     assert code == 2
     assert 'organization: got "Contoso"' in err
+
+
+TEAMS = """
+config:
+  pulumi-aws-oidc:organization: contoso
+  pulumi-aws-oidc:roles:
+    deploy:
+      deployments:
+        - {project: infra, stack: prod, operations: [update]}
+    read:
+      deployments:
+        - {project: infra, stack: "*", operations: [preview, update]}
+      environments:
+        - {project: aws, name: dev}
+"""
+
+
+@pytest.fixture
+def teams(project: Path) -> Path:
+    (project / "Pulumi.matrix.yaml").write_text(TEAMS)
+    return project
+
+
+def test_every_role_is_evaluated_and_the_admitting_roles_are_named(
+    teams: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report = explain_token(teams, deploy(), capsys)
+    text_code, out, _ = explain(teams, "--aud", "contoso", "--sub", PROD_UPDATE, capsys=capsys)
+
+    assert (code, text_code) == (0, 0)
+    assert report["admittedBy"] == [{"role": "deploy", "account": "default"}, {"role": "read", "account": "default"}]
+    assert [(a["role"], a["matchedStatement"]) for a in report["roles"]] == [
+        ("deploy", "Deployments"),
+        ("read", "DeploymentsPatterns"),
+    ]
+    assert "ALLOW: statement Deployments of the trust policy of role deploy (account default) of stack matrix" in out
+    assert out.endswith("Admitted by: deploy (account default), read (account default)\n")
+
+
+def test_a_token_one_role_admits_is_allowed_and_the_other_role_explains_its_denial(
+    teams: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report = explain_token(teams, esc("aws/dev"), capsys)
+
+    assert code == 0
+    assert report["decision"] == "ALLOW"
+    assert report["admittedBy"] == [{"role": "read", "account": "default"}]
+    [deploy_role] = [a for a in report["roles"] if a["role"] == "deploy"]
+    assert deploy_role["decision"] == "DENY"
+    assert deploy_role["hints"] == [
+        "not listed: environment aws/dev is in no entry; add to roles.deploy.environments: - {project: aws, name: dev}"
+    ]
+
+
+def test_deny_by_every_role_gives_each_role_its_entry_to_add(teams: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = explain(teams, "--aud", "contoso", "--sub", PROD_UPDATE.replace("infra", "net"), capsys=capsys)
+
+    assert code == 1
+    assert "add to roles.deploy.deployments: - {project: net, stack: prod}" in out
+    assert "add to roles.read.deployments: - {project: net, stack: prod}" in out
+    assert out.endswith("Admitted by: no role\n")
+
+
+def test_role_option_evaluates_only_that_role(teams: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = explain(teams, "--aud", "contoso", "--sub", PROD_UPDATE, "--role", "read", "--json", capsys=capsys)
+
+    assert code == 0
+    report = json.loads(out)
+    assert [(a["role"], a["decision"]) for a in report["roles"]] == [("read", "ALLOW")]
+    assert report["admittedBy"] == [{"role": "read", "account": "default"}]
+
+
+def test_unknown_role_exits_2_naming_the_roles(teams: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = explain(teams, "--aud", "contoso", "--sub", PROD_UPDATE, "--role", "ops", capsys=capsys)
+
+    assert code == 2
+    assert out == ""
+    assert "--role ops: no such role; the stack's roles are deploy, read" in err

@@ -15,24 +15,20 @@ from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from oidc import component, docs, offline, package, settings
+from oidc import claims, component, docs, offline, package, settings
 from oidc.settings import ConfigError, load_settings
 from tests import certs
 from tests.conftest import PROJECT_DIR, raw_config
 
 TOKEN = "pulumi-aws-oidc:index:PulumiCloudOidc"
-OUTPUTS = [name for name, _ in docs.OUTPUTS]
-OUTPUT_ATTRIBUTES = (
-    "role_arn",
-    "role_name",
-    "oidc_provider_arn",
-    "audiences",
-    "trust_policy",
-    "deployment_stacks",
-    "environments",
-)
-EXISTING_ARN = "arn:aws:iam::210987654321:oidc-provider/api.pulumi.com/oidc"
+OUTPUTS = ["roles", "oidcProviders", "deploymentStackRoles", "environmentRoles"]
+"""The package's outputs, in both forms (form A's stack outputs stay those of docs.OUTPUTS)."""
+OUTPUT_ATTRIBUTES = ("roles", "oidc_providers", "deployment_stack_roles", "environment_roles")
+EXISTING_ACCOUNT = "210987654321"
+EXISTING_ARN = f"arn:aws:iam::{EXISTING_ACCOUNT}:oidc-provider/api.pulumi.com/oidc"
 LOOKUP = "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider"
+ISSUER = "https://api.pulumi.com/oidc"
+PROD_ACCOUNT = "111111111111"
 
 ARGS: package.PulumiCloudOidcArgs = {
     "organization": "acme",
@@ -104,6 +100,97 @@ CONFIG: dict[str, Any] = {
 }
 """The same, as the admin stack's config (and as another Pulumi language sends it)."""
 
+ARGS_B: package.PulumiCloudOidcArgs = {
+    "organization": "acme",
+    "accounts": {
+        "prod": {
+            "id": PROD_ACCOUNT,
+            "assume_role": {
+                "role_arn": f"arn:aws:iam::{PROD_ACCOUNT}:role/OrganizationAccountAccessRole",
+                "session_name": "pulumi-admin",
+                "external_id": "acme-admin",
+            },
+            "region": "eu-west-1",
+            "oidc_provider": {"audiences": ["other-org"], "protect": False},
+            "trust_policy_max_chars": 4096,
+        },
+        "tools": {"oidc_provider": {"arn": EXISTING_ARN}},
+    },
+    "roles": {
+        "deploy": {
+            "account": "prod",
+            "name": "pulumi-deploy",
+            "policy_arns": ["arn:aws:iam::aws:policy/PowerUserAccess"],
+            "max_session_duration": "2h",
+            "tags": {"cost_center": "platform", "Team": "infra"},
+            "deployments": [
+                {
+                    "project": "infra",
+                    "stack": "prod",
+                    "session_name": "deploy-prod",
+                    "duration": "90m",
+                    "source": {"repo_url": "https://github.com/acme/infra.git", "branch": "main"},
+                }
+            ],
+        },
+        "preview": {
+            "account": "prod",
+            "deployments": [{"project": "infra", "stack": "*", "operations": ["preview"]}],
+            "environments": [{"project": "aws", "name": "dev", "region": "eu-west-1"}],
+        },
+        "legacy": {"account": "tools", "environments": [{"project": "default", "name": "legacy"}]},
+    },
+}
+"""Form B: every argument of accounts and roles, in snake_case."""
+
+CONFIG_B: dict[str, Any] = {
+    "organization": "acme",
+    "accounts": {
+        "prod": {
+            "id": PROD_ACCOUNT,
+            "assumeRole": {
+                "roleArn": f"arn:aws:iam::{PROD_ACCOUNT}:role/OrganizationAccountAccessRole",
+                "sessionName": "pulumi-admin",
+                "externalId": "acme-admin",
+            },
+            "region": "eu-west-1",
+            "oidcProvider": {"audiences": ["other-org"], "protect": False},
+            "trustPolicyMaxChars": 4096,
+        },
+        "tools": {"oidcProvider": {"arn": EXISTING_ARN}},
+    },
+    "roles": {
+        "deploy": {
+            "account": "prod",
+            "name": "pulumi-deploy",
+            "policyArns": ["arn:aws:iam::aws:policy/PowerUserAccess"],
+            "maxSessionDuration": "2h",
+            "tags": {"cost_center": "platform", "Team": "infra"},
+            "deployments": [
+                {
+                    "project": "infra",
+                    "stack": "prod",
+                    "sessionName": "deploy-prod",
+                    "duration": "90m",
+                    "source": {"repoUrl": "https://github.com/acme/infra.git", "branch": "main"},
+                }
+            ],
+        },
+        "preview": {
+            "account": "prod",
+            "deployments": [{"project": "infra", "stack": "*", "operations": ["preview"]}],
+            "environments": [{"project": "aws", "name": "dev", "region": "eu-west-1"}],
+        },
+        "legacy": {"account": "tools", "environments": [{"project": "default", "name": "legacy"}]},
+    },
+}
+"""Form B, as the admin stack's config."""
+
+FORMS = [pytest.param(ARGS, CONFIG, id="form-a"), pytest.param(ARGS_B, CONFIG_B, id="form-b")]
+MOCKS: dict[str, Any] = {"account_id": EXISTING_ACCOUNT, "existing_client_ids": ["acme", "aws:acme"]}
+"""Mock options under which both forms run: form B's tools account uses the default provider, whose
+account holds EXISTING_ARN; form A's provider is created there."""
+
 
 def schema() -> dict[str, Any]:
     provider = ComponentProvider([package.PulumiCloudOidc], package.PACKAGE_NAME, version=package.PACKAGE_VERSION)
@@ -140,7 +227,7 @@ def test_schema_has_the_component_under_the_existing_type_token() -> None:
     assert component.TYPE == TOKEN
     resource = inferred["resources"][TOKEN]
     assert resource["isComponent"] is True
-    assert resource["description"].startswith("Lets Pulumi Deployments and Pulumi ESC assume one AWS role")
+    assert resource["description"].startswith("Lets Pulumi Deployments and Pulumi ESC assume AWS roles")
 
 
 def test_schema_inputs_are_the_config_keys_described_and_plain() -> None:
@@ -162,11 +249,16 @@ def test_schema_types_have_every_nested_config_key_described() -> None:
         return found
 
     nested = {prefix: [key.key for key in keys] for prefix, keys in docs.NESTED.items()}
-    assert list(properties("OidcProvider")) == [*nested["oidcProvider"], "lookup"]
-    assert list(properties("Role")) == nested["role"]
+    assert list(properties("OidcProvider")) == nested["oidcProvider"]
+    assert list(properties("Role")) == nested["role"] == list(settings.ROLE_FIELDS)
     assert list(properties("Deployment")) == nested["deployments[]"]
     assert list(properties("Environment")) == nested["environments[]"]
     assert list(properties("GitSource")) == ["repoUrl", "branch", "repoDir"]
+    assert list(properties("Account")) == nested["accounts.<key>"] == list(settings.ACCOUNT_FIELDS)
+    [assume_role] = [key for key in docs.NESTED["accounts.<key>"] if key.key == "assumeRole"]
+    assert list(properties("AssumeRole")) == list(assume_role.keys)
+    assert list(properties("AccountRole")) == nested["roles.<key>"]
+    assert sorted(nested["roles.<key>"]) == sorted([*settings.ROLE_FIELDS, *settings.ROLE_ENTRY_FIELDS])
     for type_name, spec in types.items():
         assert spec.get("description"), type_name
         for name, prop in spec["properties"].items():
@@ -185,9 +277,12 @@ def test_schema_marks_the_keys_config_requires_as_required() -> None:
     assert required("Deployment") == ["project", "stack"]
     assert required("Environment") == ["name", "project"]
     assert required("GitSource") == ["branch", "repoUrl"]
+    assert required("Account") == []
+    assert required("AssumeRole") == ["roleArn"]
+    assert required("AccountRole") == []
 
 
-def test_schema_outputs_are_the_stack_outputs_described() -> None:
+def test_schema_outputs_are_the_packages_outputs_described() -> None:
     resource = schema()["resources"][TOKEN]
 
     assert list(resource["properties"]) == OUTPUTS
@@ -239,6 +334,9 @@ def test_provider_facing_module_keeps_its_annotations_as_types() -> None:
         package.Deployment,
         package.GitSource,
         package.Environment,
+        package.Account,
+        package.AssumeRole,
+        package.AccountRole,
     ]
 
     for cls in annotated:
@@ -250,45 +348,135 @@ def test_provider_facing_module_keeps_its_annotations_as_types() -> None:
 # --- typed arguments from Python -------------------------------------------------------------
 
 
-def test_typed_args_declare_what_the_component_declares_for_the_same_config() -> None:
-    typed = run_typed(ARGS, certificates=certs.wire_certificates(certs.chain(1).leaf_first()))
-    direct = run_settings(CONFIG, certificates=certs.wire_certificates(certs.chain(1).leaf_first()))
+@pytest.mark.parametrize(("args", "config"), FORMS)
+def test_typed_args_declare_what_the_component_declares_for_the_same_config(
+    args: package.PulumiCloudOidcArgs, config: dict[str, Any]
+) -> None:
+    chain = certs.wire_certificates(certs.chain(1).leaf_first())
+    typed = run_typed(args, certificates=chain, **MOCKS)
+    direct = run_settings(config, certificates=chain, **MOCKS)
 
     assert shape(typed) == shape(direct)
     assert [r.type for r in typed.resources].count("pulumiservice:index:Environment") == 2
 
 
-def test_typed_args_become_the_settings_the_config_loader_makes() -> None:
-    assert package.to_settings(ARGS) == load_settings(raw_config(CONFIG))
+@pytest.mark.parametrize(("args", "config"), FORMS)
+def test_typed_args_become_the_settings_the_config_loader_makes(
+    args: package.PulumiCloudOidcArgs, config: dict[str, Any]
+) -> None:
+    assert package.to_settings(args) == load_settings(raw_config(config))
 
 
-def test_role_tag_keys_are_kept_as_given() -> None:
-    recording = run_typed(ARGS)
+def test_form_b_args_reach_the_accounts_provider_and_the_roles() -> None:
+    recording = run_typed(ARGS_B, **MOCKS)
 
-    [role] = recording.of_type("aws:iam/role:Role")
-    assert role.inputs["tags"] == {"cost_center": "platform", "Team": "infra"}
+    [provider] = recording.of_type("pulumi:providers:aws")
+    assert provider.name == "pulumi-cloud-aws-prod"
+    assert json.loads(provider.inputs["assumeRoles"]) == [
+        {
+            "roleArn": f"arn:aws:iam::{PROD_ACCOUNT}:role/OrganizationAccountAccessRole",
+            "sessionName": "pulumi-admin",
+            "externalId": "acme-admin",
+        }
+    ]
+    assert provider.inputs["region"] == "eu-west-1"
+    roles = {r.name: r.outputs["arn"] for r in recording.of_type("aws:iam/role:Role")}
+    assert roles["pulumi-cloud-deploy-role"] == f"arn:aws:iam::{PROD_ACCOUNT}:role/pulumi-deploy"
+    assert roles["pulumi-cloud-legacy-role"].split(":")[4] == EXISTING_ACCOUNT
+    [created] = recording.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert created.name == "pulumi-cloud-prod-provider"
+    assert created.inputs["clientIdLists"] == ["acme", "aws:acme", "other-org"]
+    assert created.protect is False
 
 
-def test_outputs_are_outputs_with_the_declared_values() -> None:
+@pytest.mark.parametrize(
+    ("args", "role"),
+    [
+        pytest.param(ARGS, "pulumi-cloud-role", id="form-a"),
+        pytest.param(ARGS_B, "pulumi-cloud-deploy-role", id="form-b"),
+    ],
+)
+def test_role_tag_keys_are_kept_as_given(args: package.PulumiCloudOidcArgs, role: str) -> None:
+    recording = run_typed(args, **MOCKS)
+
+    assert recording.named(role).inputs["tags"] == {"cost_center": "platform", "Team": "infra"}
+
+
+def test_account_and_role_keys_are_kept_as_given() -> None:
+    loaded = package.to_settings(
+        {
+            "organization": "acme",
+            "accounts": {"prod-eu": {"profile": "prod_eu"}},
+            "roles": {"deploy-eu": {"account": "prod-eu", "deployments": [{"project": "infra", "stack": "prod"}]}},
+        }
+    )
+
+    assert [a.key for a in loaded.accounts] == ["prod-eu"]
+    assert [(r.key, r.account) for r in loaded.roles] == [("deploy-eu", "prod-eu")]
+    assert loaded.accounts[0].profile == "prod_eu"
+
+
+def _output_values(args: package.PulumiCloudOidcArgs, **mock_options: Any) -> tuple[dict[str, Any], offline.Recording]:
     seen: dict[str, Any] = {}
 
     def program() -> None:
-        access = package.PulumiCloudOidc("pulumi-cloud", ARGS)
+        access = package.PulumiCloudOidc("pulumi-cloud", args)
         for name in OUTPUT_ATTRIBUTES:
             seen[name] = getattr(access, name)
         pulumi.export("values", pulumi.Output.all(**seen))
 
-    recording = offline.run_program(program, {})
+    recording = offline.run_program(program, {}, **mock_options)
 
     assert all(isinstance(value, pulumi.Output) for value in seen.values())
-    values = recording.outputs["values"]
-    assert values["role_arn"] == "arn:aws:iam::123456789012:role/ci/pulumi-cloud"
-    assert values["role_name"] == "pulumi-cloud"
-    assert values["oidc_provider_arn"] == "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"
-    assert values["audiences"] == ["acme", "aws:acme", "other-org"]
-    assert values["deployment_stacks"] == ["acme/infra/prod"]
-    assert values["environments"] == ["acme/aws/dev", "acme/default/legacy"]
-    assert values["trust_policy"] == recording.named("pulumi-cloud-role").inputs["assumeRolePolicy"]
+    values: dict[str, Any] = recording.outputs["values"]
+    return values, recording
+
+
+def test_form_a_outputs_are_outputs_with_the_declared_values() -> None:
+    values, recording = _output_values(ARGS)
+
+    assert values["roles"] == {
+        "default": {
+            "arn": "arn:aws:iam::123456789012:role/ci/pulumi-cloud",
+            "name": "pulumi-cloud",
+            "account": "default",
+            "trustPolicy": recording.named("pulumi-cloud-role").inputs["assumeRolePolicy"],
+        }
+    }
+    assert values["oidc_providers"] == {"default": "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"}
+    assert values["deployment_stack_roles"] == {"acme/infra/prod": "default"}
+    assert values["environment_roles"] == {"acme/aws/dev": "default", "acme/default/legacy": "default"}
+
+
+def test_form_b_outputs_are_outputs_with_the_declared_values() -> None:
+    values, recording = _output_values(ARGS_B, **MOCKS)
+
+    assert sorted(values["roles"]) == ["deploy", "legacy", "preview"]
+    assert values["roles"]["deploy"] == {
+        "arn": f"arn:aws:iam::{PROD_ACCOUNT}:role/pulumi-deploy",
+        "name": "pulumi-deploy",
+        "account": "prod",
+        "trustPolicy": recording.named("pulumi-cloud-deploy-role").inputs["assumeRolePolicy"],
+    }
+    assert values["roles"]["legacy"]["account"] == "tools"
+    assert values["oidc_providers"] == {
+        "prod": claims.provider_arn("aws", PROD_ACCOUNT, ISSUER),
+        "tools": EXISTING_ARN,
+    }
+    assert values["deployment_stack_roles"] == {"acme/infra/prod": "deploy"}
+    assert values["environment_roles"] == {"acme/aws/dev": "preview", "acme/default/legacy": "legacy"}
+
+
+def test_oidc_providers_output_is_the_arn_the_created_provider_gets() -> None:
+    values, recording = _output_values(
+        {"organization": "acme", "deployments": [{"project": "infra", "stack": "prod"}]},
+        partition="aws-us-gov",
+        account_id="111122223333",
+    )
+
+    expected = "arn:aws-us-gov:iam::111122223333:oidc-provider/api.pulumi.com/oidc"
+    assert values["oidc_providers"] == {"default": expected}
+    assert recording.named("pulumi-cloud-provider").outputs["arn"] == expected
 
 
 def test_bad_args_raise_config_error_with_key_paths_and_declare_nothing() -> None:
@@ -343,7 +531,7 @@ def test_an_output_argument_is_an_error_at_its_key_path_and_only_there() -> None
             "pulumi-cloud",
             {
                 "organization": "acme",
-                "oidc_provider": {"arn": arn, "lookup": False},  # type: ignore[typeddict-item]
+                "oidc_provider": {"arn": arn},  # type: ignore[typeddict-item]
                 "deployments": [{"project": "infra", "stack": pulumi.Output.from_input("prod")}],  # type: ignore[typeddict-item]
             },
         )
@@ -354,73 +542,75 @@ def test_an_output_argument_is_an_error_at_its_key_path_and_only_there() -> None
     issues = raised.value.issues
     assert [issue.path for issue in issues] == ["oidcProvider.arn", "deployments[0].stack"]
     assert "got an Output" in issues[0].message
-    assert "oidc_provider_arn()" in issues[0].message
+    assert "oidc_provider_arn" not in issues[0].message
     assert recording.resources == []
 
 
-def test_reused_provider_is_looked_up_by_default() -> None:
+def test_reused_provider_is_looked_up() -> None:
     args: package.PulumiCloudOidcArgs = {
         "organization": "acme",
         "oidc_provider": {"arn": EXISTING_ARN},
         "deployments": [{"project": "infra", "stack": "prod"}],
     }
 
-    recording = run_typed(args, existing_client_ids=["acme", "aws:acme"])
+    recording = run_typed(args, **MOCKS)
 
     assert (LOOKUP, {"arn": EXISTING_ARN}) in recording.calls
-
-
-def test_lookup_false_skips_reading_the_reused_provider_and_still_trusts_it() -> None:
-    args: package.PulumiCloudOidcArgs = {
-        "organization": "acme",
-        "oidc_provider": {"arn": EXISTING_ARN, "lookup": False},
-        "deployments": [{"project": "infra", "stack": "prod"}],
-    }
-
-    recording = run_typed(args, existing_client_ids=["nobody"])
-
-    assert LOOKUP not in [token for token, _ in recording.calls]
     assert recording.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
-    policy = json.loads(recording.of_type("aws:iam/role:Role")[0].inputs["assumeRolePolicy"])
-    assert {s["Principal"]["Federated"] for s in policy["Statement"]} == {EXISTING_ARN}
 
 
 @pytest.mark.parametrize(
-    ("provider", "message"),
+    ("args", "path"),
     [
-        pytest.param({"lookup": False}, "only with oidcProvider.arn", id="without-arn"),
-        pytest.param({"arn": EXISTING_ARN, "lookup": "no"}, "expected true or false", id="not-a-bool"),
+        pytest.param(
+            {"oidc_provider": {"arn": EXISTING_ARN, "lookup": False}, "deployments": [{"project": "infra"}]},
+            "oidcProvider.lookup",
+            id="form-a",
+        ),
+        pytest.param(
+            {
+                "accounts": {"prod": {"profile": "prod", "oidc_provider": {"arn": EXISTING_ARN, "lookup": False}}},
+                "roles": {"deploy": {"account": "prod", "deployments": [{"project": "infra"}]}},
+            },
+            "accounts.prod.oidcProvider.lookup",
+            id="form-b",
+        ),
     ],
 )
-def test_lookup_is_checked_with_the_other_arguments(provider: dict[str, Any], message: str) -> None:
+def test_lookup_is_no_longer_an_argument(args: dict[str, Any], path: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        package.to_settings({"organization": "acme", **args})  # type: ignore[typeddict-item]
+
+    issues = {issue.path: issue.message for issue in raised.value.issues}
+    assert path in issues
+    assert "unknown key" in issues[path]
+    assert not hasattr(package, "oidc_provider_arn")
+    assert "oidc_provider_arn" not in package.__all__
+
+
+def test_bad_form_b_args_raise_config_error_with_camel_case_key_paths() -> None:
     bad: Any = {
         "organization": "acme",
-        "oidc_provider": provider,
-        "deployments": [{"project": "infra", "stack": "no way"}],
+        "accounts": {"prod": {"assume_role": {"role_arn": "nope"}, "trust_policy_max_chars": 9999}},
+        "roles": {
+            "deploy": {
+                "account": "prod",
+                "max_session_duration": "1h",
+                "deployments": [{"project": "infra", "stack": "prod", "duration": "2h"}],
+            }
+        },
     }
 
     with pytest.raises(ConfigError) as raised:
         package.to_settings(bad)
 
     issues = {issue.path: issue.message for issue in raised.value.issues}
-    assert set(issues) == {"oidcProvider.lookup", "deployments[0].stack"}
-    assert message in issues["oidcProvider.lookup"]
-
-
-def test_oidc_provider_arn_is_the_arn_the_created_provider_gets() -> None:
-    seen: dict[str, str] = {}
-
-    def program() -> None:
-        seen["computed"] = package.oidc_provider_arn()
-        created = package.PulumiCloudOidc(
-            "pulumi-cloud", {"organization": "acme", "deployments": [{"project": "infra", "stack": "prod"}]}
-        )
-        pulumi.export("created", created.oidc_provider_arn)
-
-    recording = offline.run_program(program, {}, partition="aws-us-gov", account_id="111122223333")
-
-    assert seen["computed"] == "arn:aws-us-gov:iam::111122223333:oidc-provider/api.pulumi.com/oidc"
-    assert recording.outputs["created"] == seen["computed"]
+    assert set(issues) == {
+        "accounts.prod.assumeRole.roleArn",
+        "accounts.prod.trustPolicyMaxChars",
+        "roles.deploy.deployments[0].duration",
+    }
+    assert "roles.deploy.maxSessionDuration" in issues["roles.deploy.deployments[0].duration"]
 
 
 # --- the component as another Pulumi language constructs it ---------------------------------
@@ -433,9 +623,13 @@ def construct(inputs: dict[str, Any], **mock_options: Any) -> offline.Recording:
     )
 
 
-def test_component_provider_constructs_from_camel_case_inputs_what_the_component_declares() -> None:
-    remote = construct(CONFIG, certificates=certs.wire_certificates(certs.chain(1).leaf_first()))
-    direct = run_settings(CONFIG, certificates=certs.wire_certificates(certs.chain(1).leaf_first()))
+@pytest.mark.parametrize("config", [CONFIG, CONFIG_B], ids=["form-a", "form-b"])
+def test_component_provider_constructs_from_camel_case_inputs_what_the_component_declares(
+    config: dict[str, Any],
+) -> None:
+    chain = certs.wire_certificates(certs.chain(1).leaf_first())
+    remote = construct(config, certificates=chain, **MOCKS)
+    direct = run_settings(config, certificates=chain, **MOCKS)
 
     assert shape(remote) == shape(direct)
 

@@ -2,16 +2,67 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from oidc import cli
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, project_config
+
+ORG: dict[str, Any] = {
+    "organization": "acme",
+    "accounts": {
+        "prod": {
+            "assumeRole": {
+                "roleArn": "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole",
+                "sessionName": "pulumi-admin",
+            }
+        },
+        "dev": {"assumeRole": {"roleArn": "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"}},
+        "audit": {"id": "333333333333", "profile": "acme-audit", "region": "us-east-1"},
+        "shared": {"id": "444444444444"},
+    },
+    "roles": {
+        "deploy": {
+            "account": "prod",
+            "name": "pulumi-deploy",
+            "policyArns": ["arn:aws:iam::aws:policy/PowerUserAccess", "arn:aws:iam::aws:policy/IAMFullAccess"],
+            "tags": {"team": "platform", "cost": "shared"},
+            "deployments": [
+                {
+                    "project": "infra",
+                    "stack": "prod",
+                    "source": {"repoUrl": "https://github.com/acme/infra.git", "branch": "main"},
+                },
+                {"project": "apps", "stack": "prod", "operations": ["update", "preview", "refresh"]},
+            ],
+        },
+        "readonly": {
+            "account": "audit",
+            "deployments": [{"project": "infra", "stack": "*", "operations": ["preview", "refresh"]}],
+            "environments": [{"project": "security", "name": "audit"}, {"project": "security", "name": "logs"}],
+        },
+        "dev": {
+            "account": "dev",
+            "deployments": [{"project": "apps", "stack": "dev-*"}, {"project": "apps", "stack": "dev-main"}],
+            "environments": [{"project": "aws", "name": "dev"}, {"project": "aws", "name": "dev-*"}],
+        },
+        "ci": {
+            "account": "shared",
+            "environments": [{"project": "ci", "name": "runners"}, {"project": "default", "name": "legacy"}],
+        },
+    },
+}
+"""A form-B stack: four accounts (assumeRole, assumeRole, profile with id, the default provider with id), four roles."""
+ACCOUNT_IDS = {"audit": "333333333333", "dev": "222222222222", "prod": "111111111111", "shared": "444444444444"}
+ROLE_ACCOUNTS = {"ci": "shared", "deploy": "prod", "dev": "dev", "readonly": "audit"}
+PREVIEW_INFRA_PROD = "pulumi:deploy:org:acme:project:infra:stack:prod:operation:preview:scope:write"
 
 
 def plan(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -32,6 +83,53 @@ def write_stack(project: Path, name: str, text: str) -> None:
     (project / f"Pulumi.{name}.yaml").write_text(text)
 
 
+def org_project(directory: Path, config: dict[str, Any]) -> Path:
+    """A project folder with this repository's Pulumi.yaml and program, and ``config`` as its stack ``org``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, directory / name)
+    write_stack(
+        directory,
+        "org",
+        yaml.safe_dump({"config": {"aws:region": "us-west-2", **project_config(config)}}, sort_keys=False),
+    )
+    return directory
+
+
+def reordered(value: Any, *, lists: bool) -> Any:
+    """``value`` with the keys of every map in reverse order, and (with ``lists``) every list's items too."""
+    if isinstance(value, dict):
+        return {key: reordered(value[key], lists=lists) for key in reversed(list(value))}
+    if isinstance(value, list):
+        items = [reordered(item, lists=lists) for item in value]
+        return items[::-1] if lists else items
+    return value
+
+
+def plan_bytes(directory: Path, *args: str, seed: str = "0") -> bytes:
+    """``python -m oidc plan`` of stack ``org`` in ``directory``, run with this repository's oidc package."""
+    result = subprocess.run(
+        [sys.executable, "-m", "oidc", "plan", "--stack", "org", "--cwd", str(directory), *args],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        check=False,
+        env={**os.environ, "PYTHONHASHSEED": seed},
+    )
+    assert (result.returncode, result.stderr) == (0, b"")
+    return result.stdout
+
+
+def explain(capsys: pytest.CaptureFixture[str], directory: Path, *args: str) -> tuple[int, str, str]:
+    code = cli.main(["explain", "--stack", "org", "--cwd", str(directory), *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> Path:
+    return org_project(tmp_path / "org", ORG)
+
+
 def test_json_plan_of_the_dev_stack_shows_the_documents(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = plan(capsys, "--json", "--cwd", str(PROJECT_DIR))
 
@@ -39,16 +137,22 @@ def test_json_plan_of_the_dev_stack_shows_the_documents(capsys: pytest.CaptureFi
     assert code == 0
     assert report["stack"] == "dev"
     assert {r["name"] for r in report["resources"]} >= {"pulumi-cloud", "pulumi-cloud-provider", "pulumi-cloud-role"}
-    assert report["oidcProvider"]["thumbprints"] == "(computed at deploy time)"
-    assert report["oidcProvider"]["clientIds"] == ["acme", "aws:acme"]
-    trust = report["trustPolicy"]
-    assert trust["maxChars"] == 2048
+    [account] = report["accounts"]
+    assert (account["key"], account["accountId"]) == ("default", "123456789012")
+    assert account["oidcProvider"]["thumbprints"] == "(computed at deploy time)"
+    assert account["oidcProvider"]["clientIds"] == ["acme", "aws:acme"]
+    assert account["oidcProvider"]["arn"] == report["outputs"]["oidcProviderArn"]
+    [role] = account["roles"]
+    assert role["key"] == "default"
+    assert role["arn"] == report["outputs"]["roleArn"]
+    trust = role["trustPolicy"]
+    assert (trust["maxChars"], trust["quotaKey"]) == (2048, "trustPolicyMaxChars")
     assert trust["chars"] == len(report["outputs"]["trustPolicy"])
     assert json.loads(report["outputs"]["trustPolicy"]) == trust["document"]
-    [settings] = report["deploymentSettings"]
+    [settings] = role["deploymentSettings"]
     assert settings["stack"] == "acme/infra/prod"
     assert settings["oidc"]["roleARN"] == report["outputs"]["roleArn"]
-    [environment] = report["environments"]
+    [environment] = role["environments"]
     assert "fn::open::aws-login" in environment["yaml"]
     assert "currentEnvironment.name" in environment["yaml"]
 
@@ -57,6 +161,8 @@ def test_text_plan_shows_resources_trust_size_and_definitions(capsys: pytest.Cap
     code, out, _ = plan(capsys, "--cwd", str(PROJECT_DIR))
 
     assert code == 0
+    assert "Account default (123456789012)" in out
+    assert re.search(r"^  Role default: pulumi-cloud-role-[0-9a-f]{7} \(pulumi-cloud-role\)$", out, re.M)
     assert "pulumi-cloud-provider" in out
     assert "protected" in out
     assert "of 2048 characters (trustPolicyMaxChars)" in out
@@ -163,16 +269,26 @@ def test_another_program_is_refused_without_a_traceback(capsys: pytest.CaptureFi
     code, _, err = plan(capsys, "--cwd", str(tmp_path))
 
     assert code == 1
-    assert "declares 0 pulumi-aws-oidc:index:PulumiCloudOidc components" in err
+    assert "declares no pulumi-aws-oidc:index:OidcRole" in err
+    assert "that declare pulumi-aws-oidc:index:PulumiCloudOidc components" in err
+    assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("command", [["plan"], ["explain", "--aud", "acme", "--sub", "x"]])
-def test_commands_leave_stderr_empty(command: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("command", "exit_code"),
+    [
+        pytest.param(["plan"], cli.EXIT_OK, id="plan"),
+        pytest.param(["explain", "--aud", "acme", "--sub", PREVIEW_INFRA_PROD], cli.EXIT_OK, id="explain-allow"),
+        pytest.param(["explain", "--aud", "acme", "--sub", "x"], cli.EXIT_DENY, id="explain-deny"),
+    ],
+)
+def test_commands_leave_stderr_empty(command: list[str], exit_code: int) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "oidc", *command], cwd=PROJECT_DIR, capture_output=True, text=True, check=False
     )
 
-    assert result.returncode in {0, 1}
+    assert (cli.EXIT_OK, cli.EXIT_DENY) == (0, 1)
+    assert result.returncode == exit_code
     assert result.stdout
     assert result.stderr == ""
 
@@ -255,7 +371,7 @@ def test_project_config_defaults_apply(capsys: pytest.CaptureFixture[str], proje
 
     report = json.loads(out)
     assert code == 0
-    assert report["trustPolicy"]["maxChars"] == 4096
+    assert report["accounts"][0]["roles"][0]["trustPolicy"]["maxChars"] == 4096
     assert "aws:region" not in report["config"]  # Pulumi applies defaults to the project's own keys only
 
 
@@ -273,3 +389,179 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
         cli.main(["frobnicate"])
 
     assert raised.value.code == 2
+
+
+# --- form B: accounts and roles ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_form_b_plan_is_byte_identical_on_three_runs(org: Path, output: str) -> None:
+    args = ("--json",) if output == "json" else ()
+
+    runs = [plan_bytes(org, *args, seed=seed) for seed in ("1", "2", "3")]
+
+    assert runs[0]
+    assert runs[0] == runs[1] == runs[2]
+
+
+def test_form_b_plan_is_byte_identical_when_map_keys_are_reordered(tmp_path: Path) -> None:
+    shuffled = reordered(ORG, lists=False)
+    assert list(shuffled["roles"]) != list(ORG["roles"])
+
+    given = plan_bytes(org_project(tmp_path / "given", ORG))
+    reordered_plan = plan_bytes(org_project(tmp_path / "shuffled", shuffled))
+
+    assert reordered_plan == given
+
+
+def test_form_b_plan_does_not_depend_on_the_order_of_accounts_roles_and_entries(tmp_path: Path) -> None:
+    shuffled = reordered(ORG, lists=True)
+    assert list(shuffled["accounts"]) != list(ORG["accounts"])
+    assert shuffled["roles"]["dev"]["deployments"] != ORG["roles"]["dev"]["deployments"]
+
+    given = plan_bytes(org_project(tmp_path / "given", ORG)).decode()
+    reordered_plan = plan_bytes(org_project(tmp_path / "shuffled", shuffled)).decode()
+
+    # The Config section echoes the stack file, and warnings name entries by their place in it;
+    # everything the program declares, from the resources to the outputs, is byte-identical.
+    def declared(text: str) -> str:
+        return text[text.index("\nResources (") : text.index("\nWarnings\n")]
+
+    def warnings(text: str) -> str:
+        return re.sub(r"\[\d+\]", "[i]", text[text.index("\nWarnings\n") :])
+
+    assert declared(reordered_plan) == declared(given)
+    assert warnings(reordered_plan) == warnings(given)
+    assert "roles.deploy.deployments[1].source" in given
+    assert "roles.deploy.deployments[0].source" in reordered_plan
+
+
+def test_form_b_plan_has_one_section_per_account_and_role_with_their_account_ids(
+    capsys: pytest.CaptureFixture[str], org: Path
+) -> None:
+    code, out, _ = plan(capsys, "--stack", "org", "--json", "--cwd", str(org))
+
+    report = json.loads(out)
+    assert code == 0
+    assert [account["key"] for account in report["accounts"]] == sorted(ACCOUNT_IDS)
+    assert {account["key"]: account["accountId"] for account in report["accounts"]} == ACCOUNT_IDS
+    assert len(set(ACCOUNT_IDS.values())) == len(ACCOUNT_IDS)
+    for account in report["accounts"]:
+        account_id = account["accountId"]
+        assert account["oidcProvider"]["arn"] == f"arn:aws:iam::{account_id}:oidc-provider/api.pulumi.com/oidc"
+        assert [role["key"] for role in account["roles"]] == [
+            key for key, owner in sorted(ROLE_ACCOUNTS.items()) if owner == account["key"]
+        ]
+        for role in account["roles"]:
+            assert role["arn"].startswith(f"arn:aws:iam::{account_id}:role/")
+            assert role["trustPolicy"]["quotaKey"] == f"accounts.{account['key']}.trustPolicyMaxChars"
+            federated = {s["Principal"]["Federated"] for s in role["trustPolicy"]["document"]["Statement"]}
+            assert federated == {account["oidcProvider"]["arn"]}
+            for settings in role["deploymentSettings"]:
+                assert settings["oidc"]["roleARN"] == role["arn"]
+    outputs = report["outputs"]
+    assert {key: role["account"] for key, role in outputs["roles"].items()} == ROLE_ACCOUNTS
+    assert outputs["oidcProviders"] == {a["key"]: a["oidcProvider"]["arn"] for a in report["accounts"]}
+    assert outputs["deploymentStacks"] == {
+        "acme/apps/dev-main": "dev",
+        "acme/apps/prod": "deploy",
+        "acme/infra/prod": "deploy",
+    }
+    assert outputs["environments"] == {
+        "acme/ci/runners": "ci",
+        "acme/default/legacy": "ci",
+        "acme/aws/dev": "dev",
+        "acme/security/audit": "readonly",
+        "acme/security/logs": "readonly",
+    }
+
+
+def test_form_b_text_plan_shows_each_account_and_role_once_in_order(
+    capsys: pytest.CaptureFixture[str], org: Path
+) -> None:
+    code, out, _ = plan(capsys, "--stack", "org", "--cwd", str(org))
+
+    assert code == 0
+    headings = [line for line in out.splitlines() if line.startswith(("Account ", "  Role "))]
+    expected = []
+    for account in sorted(ACCOUNT_IDS):
+        expected.append(f"Account {account} ({ACCOUNT_IDS[account]})")
+        expected += [f"  Role {key}:" for key, owner in sorted(ROLE_ACCOUNTS.items()) if owner == account]
+    assert [line if line.startswith("Account") else line.partition(":")[0] + ":" for line in headings] == expected
+    for account, account_id in ACCOUNT_IDS.items():
+        assert f"of 2048 characters (accounts.{account}.trustPolicyMaxChars)" in out
+        assert f"arn:aws:iam::{account_id}:role/" in out
+
+
+def test_explain_role_evaluates_only_that_role(capsys: pytest.CaptureFixture[str], org: Path) -> None:
+    code, out, _ = explain(capsys, org, "--role", "deploy", "--aud", "acme", "--sub", PREVIEW_INFRA_PROD)
+
+    assert code == cli.EXIT_OK
+    verdicts = [line for line in out.splitlines() if line.startswith(("ALLOW", "DENY"))]
+    assert verdicts == [
+        "ALLOW: statement DeploymentsPatterns of the trust policy of role deploy (account prod) of stack org admits "
+        "this token."
+    ]
+    assert "Admitted by" not in out
+
+
+def test_explain_role_that_denies_says_why_for_that_role(capsys: pytest.CaptureFixture[str], org: Path) -> None:
+    code, out, _ = explain(capsys, org, "--role", "dev", "--aud", "acme", "--sub", PREVIEW_INFRA_PROD)
+
+    assert code == cli.EXIT_DENY
+    assert out.count("DENY: ") == 1
+    assert "DENY: no statement of the trust policy of role dev (account dev) of stack org admits this token." in out
+    assert "add to roles.dev.deployments: - {project: infra, stack: prod}" in out
+    assert "role deploy" not in out
+    assert "Admitted by" not in out
+
+
+def test_explain_role_json_holds_only_that_role(capsys: pytest.CaptureFixture[str], org: Path) -> None:
+    code, out, _ = explain(capsys, org, "--json", "--role", "readonly", "--aud", "acme", "--sub", PREVIEW_INFRA_PROD)
+
+    report = json.loads(out)
+    assert code == cli.EXIT_OK
+    assert [(r["role"], r["account"], r["decision"]) for r in report["roles"]] == [("readonly", "audit", "ALLOW")]
+    assert report["admittedBy"] == [{"role": "readonly", "account": "audit"}]
+
+
+def test_explain_unknown_role_is_a_usage_error_naming_the_roles(capsys: pytest.CaptureFixture[str], org: Path) -> None:
+    code, out, err = explain(capsys, org, "--role", "nope", "--aud", "acme", "--sub", PREVIEW_INFRA_PROD)
+
+    assert code == cli.EXIT_USAGE
+    assert out == ""
+    assert err == "error: --role nope: no such role; the stack's roles are ci, deploy, dev, readonly\n"
+
+
+@pytest.mark.parametrize(
+    ("sub", "admitted_by", "exit_code"),
+    [
+        pytest.param(
+            PREVIEW_INFRA_PROD, "readonly (account audit), deploy (account prod)", cli.EXIT_OK, id="two-roles"
+        ),
+        pytest.param(
+            PREVIEW_INFRA_PROD.replace(":preview:", ":destroy:"), "deploy (account prod)", cli.EXIT_OK, id="one-role"
+        ),
+        pytest.param(PREVIEW_INFRA_PROD.replace("infra", "other"), "no role", cli.EXIT_DENY, id="no-role"),
+    ],
+)
+def test_explain_of_every_role_says_which_roles_admit_the_token(
+    capsys: pytest.CaptureFixture[str], org: Path, sub: str, admitted_by: str, exit_code: int
+) -> None:
+    code, out, _ = explain(capsys, org, "--aud", "acme", "--sub", sub)
+
+    assert code == exit_code
+    verdicts = [line.split(" of stack ")[0] for line in out.splitlines() if line.startswith(("ALLOW", "DENY"))]
+    assert len(verdicts) == len(ROLE_ACCOUNTS)
+    for role, account in ROLE_ACCOUNTS.items():
+        assert sum(f"role {role} (account {account})" in verdict for verdict in verdicts) == 1
+    assert out.splitlines()[-1] == f"Admitted by: {admitted_by}"
+    assert out.count("Admitted by:") == 1
+
+    code, out, _ = explain(capsys, org, "--json", "--aud", "acme", "--sub", sub)
+
+    report = json.loads(out)
+    assert code == exit_code
+    shown = ", ".join(f"{a['role']} (account {a['account']})" for a in report["admittedBy"]) or "no role"
+    assert shown == admitted_by
+    assert report["decision"] == ("ALLOW" if exit_code == cli.EXIT_OK else "DENY")

@@ -6,76 +6,22 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi_policy import (
-    PolicyCustomTimeouts,
-    PolicyResource,
-    PolicyResourceOptions,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import PolicyResource
 
 from oidc import esc, offline
 from policy import policies
 from tests import certs
-from tests.conftest import PROJECT_DIR, run_component
-from tests.test_component import settings
+from tests.conftest import PROJECT_DIR, run_component, settings
+from tests.policy_helpers import (
+    all_violations,
+    policy_options,
+    policy_resources,
+    resource_violations,
+    stack_violations,
+)
 
 PROVIDER_ARN = "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"
-BY_NAME = {policy.name: policy for policy in policies.POLICIES}
-RESOURCE_POLICIES = [p for p in policies.POLICIES if isinstance(p, ResourceValidationPolicy)]
-STACK_POLICY = BY_NAME["pulumi-oidc-session-duration"]
-
-
-def _options() -> PolicyResourceOptions:
-    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
-
-
-def resource_violations(
-    name: str, type_: str, props: Mapping[str, Any], config: Mapping[str, Any] | None = None
-) -> list[str]:
-    policy = BY_NAME[name]
-    assert isinstance(policy, ResourceValidationPolicy)
-    args = ResourceValidationArgs(type_, props, f"urn:{type_}", "r", _options(), None, dict(config or {}))
-    found: list[str] = []
-    policy.validate(args, lambda message, urn: found.append(message))
-    return found
-
-
-def stack_violations(resources: Sequence[PolicyResource]) -> list[str]:
-    assert isinstance(STACK_POLICY, StackValidationPolicy)
-    found: list[str] = []
-    STACK_POLICY.validate(StackValidationArgs(list(resources)), lambda message, urn: found.append(message))
-    return found
-
-
-def policy_resources(recording: offline.Recording) -> list[PolicyResource]:
-    """The recorded resources as the policy engine hands them to a stack policy."""
-    made: dict[str, PolicyResource] = {}
-    for recorded in recording.resources:
-        made[recorded.name] = PolicyResource(
-            recorded.type,
-            recorded.inputs,
-            f"urn:{recorded.name}",
-            recorded.name,
-            _options(),
-            None,
-            made.get(recorded.parent or ""),
-            [made[name] for name in recorded.dependencies if name in made],
-            {},
-        )
-    return list(made.values())
-
-
-def all_violations(recording: offline.Recording, config: Mapping[str, Any] | None = None) -> list[str]:
-    found = [
-        message
-        for resource in recording.resources
-        for policy in RESOURCE_POLICIES
-        for message in resource_violations(policy.name, resource.type, resource.inputs, config)
-    ]
-    return found + stack_violations(policy_resources(recording))
+STAGE_ADMIN_ROLE = "arn:aws:iam::210987654321:role/OrganizationAccountAccessRole"
 
 
 VALID_CONFIGS = {
@@ -90,6 +36,21 @@ VALID_CONFIGS = {
         "environments": [{"project": "aws", "name": "dev", "duration": "2h", "policyArns": []}],
     },
     "reused-provider": {"oidcProvider": {"arn": PROVIDER_ARN}, "environments": [{"project": "aws", "name": "dev"}]},
+    "roles-in-two-accounts": {
+        "accounts": {"prod": {}, "stage": {"assumeRole": {"roleArn": STAGE_ADMIN_ROLE}}},
+        "roles": {
+            "deploy": {
+                "account": "prod",
+                "maxSessionDuration": "2h",
+                "deployments": [{"project": "infra", "stack": "prod", "duration": "2h"}],
+            },
+            "read": {
+                "account": "stage",
+                "deployments": [{"project": "infra", "stack": "*"}],
+                "environments": [{"project": "aws", "name": "dev", "duration": "1h"}],
+            },
+        },
+    },
 }
 
 
@@ -328,9 +289,11 @@ def test_session_longer_than_its_roles_maximum_is_a_violation() -> None:
 
 
 def test_environment_without_duration_counts_as_two_hours() -> None:
-    role_resource = PolicyResource(policies.ROLE, {"name": "ci"}, "urn:role", "ci", _options(), None, None, [], {})
+    role_resource = PolicyResource(
+        policies.ROLE, {"name": "ci"}, "urn:role", "ci", policy_options(), None, None, [], {}
+    )
     env = environment({"roleArn": "arn:aws:iam::123456789012:role/ci", "sessionName": "s"})
-    env_resource = PolicyResource(policies.ENVIRONMENT, env, "urn:env", "env", _options(), None, None, [], {})
+    env_resource = PolicyResource(policies.ENVIRONMENT, env, "urn:env", "env", policy_options(), None, None, [], {})
 
     [violation] = stack_violations([role_resource, env_resource])
 

@@ -32,6 +32,8 @@ def test_shipped_dev_stack_declares_the_whole_job() -> None:
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
         "aws:iam/role:Role",
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "pulumi-aws-oidc:index:OidcProvider",
+        "pulumi-aws-oidc:index:OidcRole",
         "pulumi-aws-oidc:index:PulumiCloudOidc",
         "pulumiservice:index:DeploymentSettings",
         "pulumiservice:index:Environment",
@@ -92,7 +94,10 @@ def test_invalid_config_declares_nothing_and_lists_every_problem() -> None:
 
 
 def _declared(recording: offline.Recording) -> dict[str, tuple[str, Any]]:
-    return {r.name: (r.type, offline.plain(r.inputs)) for r in recording.resources}
+    """Each resource's inputs by URN (components of one form-A stack share their name, not their URN)."""
+    declared = {r.urn: (r.type, offline.plain(r.inputs)) for r in recording.resources}
+    assert len(declared) == len(recording.resources)
+    return declared
 
 
 CONFIG: dict[str, Any] = {
@@ -134,3 +139,78 @@ def test_a_second_run_with_the_same_config_declares_the_same_inputs() -> None:
 
     assert _declared(first) == _declared(second)
     assert first.outputs == second.outputs
+
+
+STAGE_ADMIN = "arn:aws:iam::210987654321:role/OrganizationAccountAccessRole"
+FORM_B: dict[str, Any] = {
+    "organization": "acme",
+    "accounts": {"prod": {}, "stage": {"assumeRole": {"roleArn": STAGE_ADMIN}}},
+    "roles": {
+        "deploy": {
+            "account": "prod",
+            "policyArns": ["arn:aws:iam::aws:policy/PowerUserAccess", "arn:aws:iam::aws:policy/ReadOnlyAccess"],
+            "deployments": [{"project": "infra", "stack": "prod"}, {"project": "infra", "stack": "staging"}],
+        },
+        "esc": {
+            "account": "stage",
+            "deployments": [{"project": "infra", "stack": "prod", "manageSettings": False}],
+            "environments": [{"project": "aws", "name": "dev"}, {"project": "aws", "name": "team-*"}],
+        },
+    },
+}
+
+
+def test_roles_config_exports_each_role_provider_stack_and_environment() -> None:
+    recording = run_with(FORM_B)
+
+    outputs = recording.outputs
+    assert tuple(outputs) == ("roles", "oidcProviders", "deploymentStacks", "environments")
+    assert outputs["oidcProviders"] == {
+        "prod": "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc",
+        "stage": "arn:aws:iam::210987654321:oidc-provider/api.pulumi.com/oidc",
+    }
+    assert outputs["deploymentStacks"] == {"acme/infra/prod": "deploy", "acme/infra/staging": "deploy"}
+    assert outputs["environments"] == {"acme/aws/dev": "esc"}
+    for key, account in (("deploy", "prod"), ("esc", "stage")):
+        role = recording.named(f"pulumi-cloud-{key}-role")
+        assert outputs["roles"][key] == {
+            "arn": role.outputs["arn"],
+            "name": role.outputs["name"],
+            "account": account,
+            "trustPolicy": role.inputs["assumeRolePolicy"],
+        }
+    assert outputs["roles"]["esc"]["arn"].startswith("arn:aws:iam::210987654321:role/")
+
+
+def test_reordering_roles_accounts_and_lists_changes_no_logical_name_and_no_input() -> None:
+    deploy, esc = FORM_B["roles"]["deploy"], FORM_B["roles"]["esc"]
+    reordered = {
+        **FORM_B,
+        "accounts": dict(reversed(FORM_B["accounts"].items())),
+        "roles": {
+            "esc": {**esc, "environments": list(reversed(esc["environments"]))},
+            "deploy": {
+                **deploy,
+                "policyArns": list(reversed(deploy["policyArns"])),
+                "deployments": list(reversed(deploy["deployments"])),
+            },
+        },
+    }
+
+    assert _declared(run_with(reordered)) == _declared(run_with(FORM_B))
+
+
+def test_invalid_roles_config_declares_nothing() -> None:
+    recording = offline.Recording()
+    bad = {
+        **FORM_B,
+        "roles": {**FORM_B["roles"], "ops": {"account": "prod", "environments": [{"project": "aws", "name": "dev"}]}},
+    }
+
+    with pytest.raises(pulumi.RunError) as raised:
+        run_with(bad, recording)
+
+    assert "roles.ops.environments[0]: creates the ESC environment aws/dev, as roles.esc.environments[0] does" in str(
+        raised.value
+    )
+    assert recording.resources == []

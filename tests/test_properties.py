@@ -10,6 +10,10 @@ builder: a Deployments token when the org and audience are the configured ones a
 project, stack and operations match it; an ESC token when some entry's audience is the token's
 and the entry's environment path (``<project>/<name>``, or ``<name>`` in ``default``) matches
 the token's, with ``*``/``?`` matching as IAM's ``StringLike`` does.
+
+Subsumption (an exact subject or pattern another pattern of the same audience covers is left out)
+is checked against a reference built here from every subject of the entries, grouped as the
+builder grouped them before it subsumed: both policies must admit the same tokens.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from hypothesis import strategies as st
 
 from oidc import claims, offline, trust
 from oidc.durations import format_duration
-from oidc.settings import ConfigError, Settings, load_settings
+from oidc.settings import MAX_TRUST_POLICY_CHARS, ConfigError, RoleSettings, Settings, load_settings
 from tests.conftest import raw_config, run_component
 
 ACCOUNT = offline.PLACEHOLDER_ACCOUNT
@@ -130,6 +134,53 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     return values
 
 
+@st.composite
+def generalized(draw: st.DrawFn, text: str) -> str:
+    """``text`` with some characters replaced by ``*`` or ``?``, and some ``*`` inserted."""
+    chars = [draw(st.sampled_from([c, "*", "?"])) if draw(st.booleans()) else c for c in text]
+    for _ in range(draw(st.integers(0, 2))):
+        chars.insert(draw(st.integers(0, len(chars))), "*")
+    return "".join(chars)
+
+
+@st.composite
+def overlapping_configs(draw: st.DrawFn) -> dict[str, Any]:
+    """Valid config values in which patterns often cover other entries: ``configs()`` plus generalized copies.
+
+    A copy keeps or generalizes the project and stack (or name) of an entry; ``default``-project copies of
+    named-project environments, and ``{project: default, name: "*"}``, test that audiences keep them apart.
+    """
+    values = draw(configs())
+    deployments = list(values.get("deployments", []))
+    environments = list(values.get("environments", []))
+    for d in list(deployments):
+        if draw(st.booleans()):
+            project = draw(st.one_of(st.just(d["project"]), st.just("*"), generalized(d["project"])))
+            stack = draw(st.one_of(st.just("*"), generalized(d["stack"])))
+            copy_entry: dict[str, Any] = {"project": project, "stack": stack}
+            operations = draw(st.none() | st.lists(st.sampled_from(claims.OPERATIONS), min_size=1, unique=True))
+            if operations is not None:
+                copy_entry["operations"] = operations
+            if claims.is_pattern(project + stack) and (project, stack) not in {
+                (e["project"], e["stack"]) for e in deployments
+            }:
+                deployments.append(copy_entry)
+    for e in list(environments):
+        if draw(st.booleans()):
+            project = draw(st.sampled_from([e["project"], claims.LEGACY_ESC_PROJECT]))
+            name = draw(st.one_of(st.just("*"), generalized(e["name"])))
+            if claims.is_pattern(name) and (project, name) not in {(o["project"], o["name"]) for o in environments}:
+                environments.append({"project": project, "name": name})
+    if draw(st.booleans()) and (claims.LEGACY_ESC_PROJECT, "*") not in {
+        (o["project"], o["name"]) for o in environments
+    }:
+        environments.append({"project": claims.LEGACY_ESC_PROJECT, "name": "*"})
+    order = draw(st.randoms(use_true_random=False))
+    order.shuffle(deployments)
+    order.shuffle(environments)
+    return {**values, "deployments": deployments, "environments": environments}
+
+
 def load(values: dict[str, Any]) -> Settings:
     return load_settings(raw_config(values))
 
@@ -138,8 +189,16 @@ def provider_arn(settings: Settings) -> str:
     return claims.provider_arn("aws", ACCOUNT, settings.issuer)
 
 
+def the_role(settings: Settings) -> RoleSettings:
+    """The one role of a form-A config."""
+    [role] = settings.roles
+    return role
+
+
 def policy_of(settings: Settings) -> dict[str, Any]:
-    return trust.trust_policy(settings, provider_arn(settings))
+    role = the_role(settings)
+    admitted = trust.admissions(settings.organization, role.deployments, role.environments)
+    return trust.trust_policy(settings.issuer, provider_arn(settings), admitted)
 
 
 # --- tokens and the model of what the settings admit -----------------------------------------
@@ -190,23 +249,23 @@ def admitted(settings: Settings, token: Token) -> bool:
             matches(d.project, token.project)
             and matches(d.stack, token.stack)
             and (d.operations is None or token.operation in d.operations)
-            for d in settings.deployments
+            for d in the_role(settings).deployments
         )
     path = claims.esc_environment_path(token.project, token.name)
     return any(
         token.aud == claims.esc_audience(org, e.project)
         and matches(claims.esc_environment_path(e.project, e.name), path)
-        for e in settings.environments
+        for e in the_role(settings).environments
     )
 
 
 def configured_tokens(settings: Settings, org: str | None = None) -> Iterator[Token]:
     """A token for every configured stack and operation and every environment, from ``org``."""
     org = org or settings.organization
-    for d in settings.deployments:
+    for d in the_role(settings).deployments:
         for operation in d.operations or claims.OPERATIONS:
             yield DeployToken(org, instance(d.project), instance(d.stack), operation, claims.deployments_audience(org))
-    for e in settings.environments:
+    for e in the_role(settings).environments:
         yield EscToken(org, e.project, instance(e.name), claims.esc_audience(org, e.project))
 
 
@@ -386,19 +445,179 @@ def test_trust_policy_ignores_provider_audiences_durations_and_role_settings(val
     assert trust.render(policy_of(load(values))) == trust.render(policy_of(load(stripped)))
 
 
-@given(configs(), st.integers(-1, 1), st.integers(1, 4096))
+quota_keys = st.one_of(
+    st.just("trustPolicyMaxChars"),
+    st.from_regex(r"[a-z0-9][a-z0-9-]{0,31}", fullmatch=True).map(lambda key: f"accounts.{key}.trustPolicyMaxChars"),
+)
+
+
+@given(configs(), st.integers(-1, 1), st.integers(1, MAX_TRUST_POLICY_CHARS), quota_keys)
 def test_size_problem_is_reported_iff_the_compact_json_is_longer_than_the_maximum(
-    values: dict[str, Any], delta: int, maximum: int
+    values: dict[str, Any], delta: int, maximum: int, quota_key: str
 ) -> None:
     policy = policy_of(load(values))
     text = trust.render(policy)
     size = len(text)
 
     assert text == json.dumps(policy, separators=(",", ":"), ensure_ascii=False)
-    assert (trust.size_problem(text, size + delta) is None) == (size <= size + delta)
-    assert (trust.size_problem(text, maximum) is None) == (size <= maximum)
+    assert (trust.size_problem(text, size + delta, quota_key) is None) == (size <= size + delta)
+    assert (trust.size_problem(text, maximum, quota_key) is None) == (size <= maximum)
     if size + delta < size:
-        assert f"{size} characters, {-delta} over" in str(trust.size_problem(text, size + delta))
+        problem = str(trust.size_problem(text, size + delta, quota_key))
+        assert f"{size} characters, {-delta} over {quota_key} ({size + delta})" in problem
+
+
+@given(configs(), st.integers(1, MAX_TRUST_POLICY_CHARS), quota_keys)
+def test_size_problem_suggests_splitting_always_and_raising_the_quota_only_below_its_highest_value(
+    values: dict[str, Any], maximum: int, quota_key: str
+) -> None:
+    text = trust.render(policy_of(load(values)))
+    longer = text * (MAX_TRUST_POLICY_CHARS // len(text) + 1)
+    problem = trust.size_problem(longer, maximum, quota_key)
+
+    assert problem is not None
+    assert f"{len(longer)} characters, {len(longer) - maximum} over {quota_key} ({maximum})" in problem
+    assert "split the entries across two or more roles (roles.<key>)" in problem
+    below = maximum < MAX_TRUST_POLICY_CHARS
+    assert ("raise the account's IAM quota 'Role trust policy length' (up to 4096)" in problem) == below
+    assert (f"set {quota_key} to the new value" in problem) == below
+
+
+# --- subsumption: leaving out covered subjects changes no admission -----------------------------
+
+UNSUBSUMED_ORDER = (
+    "Deployments",
+    "DeploymentsPatterns",
+    "Environments",
+    "EnvironmentsPatterns",
+    "EnvironmentsDefaultProject",
+    "EnvironmentsDefaultProjectPatterns",
+)
+
+
+def unsubsumed_admissions(org: str, role: RoleSettings) -> list[trust.Admission]:
+    """Every subject of ``role``, grouped as ``trust.admissions`` grouped them before subsumption.
+
+    One statement per audience and match kind, every subject kept, sorted: the reference the
+    subsumed policy is compared with.
+    """
+    groups: dict[str, tuple[str, set[str]]] = {}
+
+    def add(sid: str, audience: str, subject: str) -> None:
+        groups.setdefault(sid + ("Patterns" if claims.is_pattern(subject) else ""), (audience, set()))[1].add(subject)
+
+    for d in role.deployments:
+        for operation in d.operations or ("*",):
+            add("Deployments", org, claims.deployments_subject(org, d.project, d.stack, operation))
+    for e in role.environments:
+        sid = "EnvironmentsDefaultProject" if e.project == claims.LEGACY_ESC_PROJECT else "Environments"
+        add(sid, claims.esc_audience(org, e.project), claims.esc_subject(org, e.project, e.name))
+    return [
+        trust.Admission(sid, groups[sid][0], tuple(sorted(groups[sid][1]))) for sid in UNSUBSUMED_ORDER if sid in groups
+    ]
+
+
+def instances(pattern: str) -> list[str]:
+    """Concrete names ``pattern`` matches (each ``*`` empty, one or several characters), and the pattern's text."""
+    variants = {
+        pattern.replace("*", "").replace("?", "A"),
+        instance(pattern),
+        pattern.replace("*", "a-1.").replace("?", "_"),
+        pattern,
+    }
+    return sorted(variant for variant in variants if variant)
+
+
+def candidate_tokens(settings: Settings, data: st.DataObject) -> list[Token]:
+    """Tokens from the entries' values and their instances, near misses of each, and random ones."""
+    org = settings.organization
+    role = the_role(settings)
+    other = data.draw(names, label="other name")
+    other_operation = data.draw(st.sampled_from(claims.OPERATIONS), label="other operation")
+    audiences = (org, f"aws:{org}")
+    found: list[Token] = []
+    for d in role.deployments:
+        operations = (*(d.operations or claims.OPERATIONS[:1]), other_operation)
+        for project in instances(d.project):
+            for stack in instances(d.stack):
+                found += [DeployToken(org, project, stack, operation, org) for operation in operations]
+                found.append(DeployToken(org, project, stack, operations[0], f"aws:{org}"))
+        near = DeployToken(org, instance(d.project), instance(d.stack), operations[0], org)
+        found += [replace(near, project=project) for project in look_alikes(near.project, other)]
+        found += [replace(near, stack=stack) for stack in look_alikes(near.stack, other)]
+    for e in role.environments:
+        for project in (e.project, claims.LEGACY_ESC_PROJECT, other):
+            found += [EscToken(org, project, name, aud) for name in instances(e.name) for aud in audiences]
+        found += [
+            EscToken(org, e.project, name, aud) for name in look_alikes(instance(e.name), other) for aud in audiences
+        ]
+    for _ in range(data.draw(st.integers(0, 20), label="random tokens")):
+        aud = data.draw(st.sampled_from(audiences), label="aud")
+        if data.draw(st.booleans(), label="deployments"):
+            project, stack = data.draw(names, label="project"), data.draw(names, label="stack")
+            found.append(DeployToken(org, project, stack, data.draw(st.sampled_from(claims.OPERATIONS)), aud))
+        else:
+            found.append(EscToken(org, data.draw(esc_projects, label="project"), data.draw(names, label="name"), aud))
+    return list(dict.fromkeys(found))
+
+
+@given(overlapping_configs(), st.data())
+def test_subsumption_admits_exactly_the_tokens_of_the_unsubsumed_policy_with_a_policy_never_longer(
+    values: dict[str, Any], data: st.DataObject
+) -> None:
+    settings = load(values)
+    org = settings.organization
+    role = the_role(settings)
+    subsumed = trust.admissions(org, role.deployments, role.environments)
+    reference = unsubsumed_admissions(org, role)
+    arn = provider_arn(settings)
+    subsumed_policy = trust.trust_policy(settings.issuer, arn, subsumed)
+    reference_policy = trust.trust_policy(settings.issuer, arn, reference)
+
+    assert len(trust.render(subsumed_policy)) <= len(trust.render(reference_policy))
+    by_sid = {a.sid: a for a in reference}
+    for kept in subsumed:
+        assert kept.audience == by_sid[kept.sid].audience
+        assert set(kept.subjects) <= set(by_sid[kept.sid].subjects)
+    for audience in {a.audience for a in subsumed}:
+        left = [s for a in subsumed if a.audience == audience for s in a.subjects]
+        patterns = [p for p in left if claims.is_pattern(p)]
+        exact = [s for s in left if not claims.is_pattern(s)]
+        assert not [(p, s) for p in patterns for s in exact if trust.string_like(p, s)]
+        assert not [(p, s) for p in patterns for s in patterns if p != s and trust.covers(p, s)]
+    for token in candidate_tokens(settings, data):
+        expected = allowed(reference_policy, settings.issuer, token)
+        assert allowed(subsumed_policy, settings.issuer, token) == expected, token
+
+
+covered_texts = st.text(alphabet="ab*?", max_size=5)
+
+
+@st.composite
+def instantiated(draw: st.DrawFn, pattern: str) -> str:
+    """A value ``pattern`` matches: each ``*`` a run of characters, each ``?`` one."""
+    runs = st.text(alphabet="ab*?", max_size=3)
+    return "".join(draw(runs) if c == "*" else draw(st.sampled_from("ab*?")) if c == "?" else c for c in pattern)
+
+
+@given(covered_texts, st.data())
+def test_covers_is_sound_and_exact_for_values(subject: str, data: st.DataObject) -> None:
+    pattern = data.draw(st.one_of(generalized(subject), generalized(subject), covered_texts), label="pattern")
+    drawn = data.draw(st.lists(instantiated(subject), min_size=1, max_size=10), label="values")
+    shortest = subject.replace("*", "").replace("?", "a")
+    longer = subject.replace("*", "ab*").replace("?", "*")
+    values = [shortest, longer, *drawn]
+    assert all(trust.string_like(subject, value) for value in values), values
+
+    if trust.covers(pattern, subject):
+        assert all(trust.string_like(pattern, value) for value in values), values
+    assert all(
+        trust.covers(pattern, value) == trust.string_like(pattern, value)
+        for value in values
+        if "*" not in value and "?" not in value
+    )
+    if not claims.is_pattern(subject):
+        assert trust.covers(pattern, subject) == trust.string_like(pattern, subject)
 
 
 SIZED = {
@@ -420,7 +639,7 @@ SIZED = {
             "oidcProvider": {"arn": "arn:aws:iam::210987654321:oidc-provider/pulumi.example.com/oidc"},
             "environments": [{"project": "aws", "name": "team-*"}],
         },
-        {"existing_client_ids": ["acme2", "aws:acme2"]},
+        {"existing_client_ids": ["acme2", "aws:acme2"], "account_id": "210987654321"},
     ),
 }
 

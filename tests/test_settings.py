@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -7,6 +8,9 @@ import pytest
 
 from oidc import claims
 from oidc.settings import (
+    FORM_A_KEY,
+    AccountSettings,
+    AssumeRole,
     AwsSession,
     ConfigError,
     ConfigIssue,
@@ -16,6 +20,7 @@ from oidc.settings import (
     Settings,
     load_settings,
     namespace_values,
+    provider_client_ids,
 )
 from tests.conftest import raw_config
 
@@ -36,6 +41,18 @@ def load(**overrides: Any) -> Settings:
     return load_settings(config(**overrides))
 
 
+def role_of(settings: Settings) -> RoleSettings:
+    """The one role of a form-A config."""
+    [role] = settings.roles
+    return role
+
+
+def account_of(settings: Settings) -> AccountSettings:
+    """The one account of a form-A config."""
+    [account] = settings.accounts
+    return account
+
+
 def errors(**overrides: Any) -> ConfigError:
     with pytest.raises(ConfigError) as info:
         load(**overrides)
@@ -53,19 +70,28 @@ def test_defaults() -> None:
     assert settings.organization == "contoso"
     assert settings.issuer == "https://api.pulumi.com/oidc"
     assert settings.condition_prefix == "api.pulumi.com/oidc"
-    assert settings.oidc_provider == OidcProviderSettings(arn=None, thumbprints="auto", audiences=(), protect=True)
-    assert settings.role == RoleSettings()
-    assert settings.role.max_session_duration == 3600
-    assert settings.role.policy_arns is None
-    assert settings.role.path == "/"
-    assert settings.trust_policy_max_chars == 2048
-    (deployment,) = settings.deployments
+    assert not settings.by_roles
+    account, role = account_of(settings), role_of(settings)
+    assert account == AccountSettings(key=FORM_A_KEY, config_path="")
+    assert account.oidc_provider == OidcProviderSettings(arn=None, thumbprints="auto", audiences=(), protect=True)
+    assert account.trust_policy_max_chars == 2048
+    assert account.uses_default_provider
+    assert dataclasses.replace(role, deployments=(), environments=()) == RoleSettings()
+    assert (role.key, role.account, role.config_path) == (FORM_A_KEY, FORM_A_KEY, "role")
+    assert role.max_session_duration == 3600
+    assert role.policy_arns is None
+    assert role.path == "/"
+    (deployment,) = role.deployments
     assert deployment.operations is None
     assert deployment.session == AwsSession(session_name="pulumi-deploy-infra-prod", duration="1h", policy_arns=())
     assert deployment.source is None
-    (environment,) = settings.environments
+    assert deployment.path == "deployments[0]"
+    (environment,) = role.environments
     assert environment.session == AwsSession(session_name="pulumi-environments-session", duration="1h")
     assert environment.region is None
+    assert environment.path == "environments[0]"
+    assert role.managed_stacks == (deployment,)
+    assert role.defined_environments == (environment,)
 
 
 def test_full_config_is_read() -> None:
@@ -99,10 +125,11 @@ def test_full_config_is_read() -> None:
         trustPolicyMaxChars=4096,
     )
     assert settings.condition_prefix == "pulumi.example.com/oidc"
-    assert settings.oidc_provider == OidcProviderSettings(thumbprints=(THUMB,), audiences=("fabrikam",), protect=False)
-    assert settings.role.max_session_duration == 7200
-    assert settings.role.tags == {"team": "platform"}
-    prod, review, staging = settings.deployments
+    account, role = account_of(settings), role_of(settings)
+    assert account.oidc_provider == OidcProviderSettings(thumbprints=(THUMB,), audiences=("fabrikam",), protect=False)
+    assert role.max_session_duration == 7200
+    assert role.tags == {"team": "platform"}
+    prod, review, staging = role.deployments
     assert prod.operations == ("update", "preview")
     assert prod.session == AwsSession("deploy-${stack}", "1h30m", (POLICY,))
     assert prod.source == GitSource("https://github.com/contoso/infra.git", "main", "aws")
@@ -110,13 +137,16 @@ def test_full_config_is_read() -> None:
     assert review.session is None
     assert staging.session is None
     assert not staging.is_pattern
-    dev, sandbox, legacy = settings.environments
+    assert role.managed_stacks == (prod,)
+    dev, sandbox, legacy = role.environments
     assert dev.session == AwsSession("esc-dev", "2h")
     assert dev.region == "eu-west-1"
     assert sandbox.is_pattern
     assert sandbox.session is None
     assert legacy.session is not None
-    assert settings.trust_policy_max_chars == 4096
+    assert [e.path for e in role.environments] == ["environments[0]", "environments[1]", "environments[2]"]
+    assert role.defined_environments == (dev, legacy)
+    assert account.trust_policy_max_chars == 4096
 
 
 def dep(**item: Any) -> dict[str, Any]:
@@ -285,20 +315,20 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_duration_over_default_role_max_is_accepted_when_role_max_is_raised() -> None:
     environment = {**DEV, "duration": "2h"}
     assert "role.maxSessionDuration" in issue_at(errors(environments=[environment]), "environments[0].duration").message
-    settings = load(role={"maxSessionDuration": "2h"}, environments=[environment])
-    assert settings.environments[0].session == AwsSession("pulumi-environments-session", "2h")
-    assert settings.role.max_session_duration == 7200
+    role = role_of(load(role={"maxSessionDuration": "2h"}, environments=[environment]))
+    assert role.environments[0].session == AwsSession("pulumi-environments-session", "2h")
+    assert role.max_session_duration == 7200
 
 
 def test_durations_are_stored_in_canonical_form() -> None:
-    settings = load(role={"maxSessionDuration": "120m"}, environments=[{**DEV, "duration": "5400s"}])
-    assert settings.environments[0].session is not None
-    assert settings.environments[0].session.duration == "1h30m"
+    role = role_of(load(role={"maxSessionDuration": "120m"}, environments=[{**DEV, "duration": "5400s"}]))
+    assert role.environments[0].session is not None
+    assert role.environments[0].session.duration == "1h30m"
 
 
 @pytest.mark.parametrize("duration", ["15m", "1h", "60m"])
 def test_durations_within_bounds_are_accepted(duration: str) -> None:
-    assert load(environments=[{**DEV, "duration": duration}]).environments[0].session is not None
+    assert role_of(load(environments=[{**DEV, "duration": duration}])).environments[0].session is not None
 
 
 @pytest.mark.parametrize(
@@ -306,14 +336,14 @@ def test_durations_within_bounds_are_accepted(duration: str) -> None:
     ["${context.pulumi.user.login}", "esc-${context.pulumi.user.login}-dev", "ab", "a+b=c,d.e@f_g-h", "s" * 64],
 )
 def test_valid_session_names_are_accepted(session_name: str) -> None:
-    session = load(environments=[{**DEV, "sessionName": session_name}]).environments[0].session
+    session = role_of(load(environments=[{**DEV, "sessionName": session_name}])).environments[0].session
     assert session is not None
     assert session.session_name == session_name
 
 
 def test_session_policies_up_to_10_are_accepted() -> None:
     arns = [f"arn:aws:iam::123456789012:policy/p{i}" for i in range(10)]
-    session = load(deployments=[{**PROD, "policyArns": arns}]).deployments[0].session
+    session = role_of(load(deployments=[{**PROD, "policyArns": arns}])).deployments[0].session
     assert session is not None
     assert session.policy_arns == tuple(arns)
 
@@ -330,34 +360,39 @@ def test_session_policies_up_to_10_are_accepted() -> None:
     ids=["auto", "none", "one", "uppercase", "five"],
 )
 def test_thumbprints(thumbprints: Any, expected: Any) -> None:
-    assert load(oidcProvider={"thumbprints": thumbprints}).oidc_provider.thumbprints == expected
+    assert account_of(load(oidcProvider={"thumbprints": thumbprints})).oidc_provider.thumbprints == expected
 
 
 def test_provider_arn_of_the_issuer_is_reused() -> None:
-    assert load(oidcProvider={"arn": PROVIDER_ARN}).oidc_provider.arn == PROVIDER_ARN
+    assert account_of(load(oidcProvider={"arn": PROVIDER_ARN})).oidc_provider.arn == PROVIDER_ARN
     custom = "arn:aws:iam::123456789012:oidc-provider/pulumi.example.com/oidc"
-    assert load(issuer="https://pulumi.example.com/oidc", oidcProvider={"arn": custom}).oidc_provider.arn == custom
+    reused = load(issuer="https://pulumi.example.com/oidc", oidcProvider={"arn": custom})
+    assert account_of(reused).oidc_provider.arn == custom
     error = errors(issuer="https://pulumi.example.com/oidc", oidcProvider={"arn": PROVIDER_ARN})
     assert "pulumi.example.com/oidc" in issue_at(error, "oidcProvider.arn").message
 
 
 def test_patterns_and_unmanaged_stacks_manage_no_settings() -> None:
-    settings = load(
-        deployments=[
-            {"project": "infra", "stack": "review-*", "manageSettings": False},
-            {"project": "infra?", "stack": "prod", "operations": ["update"]},
-            {**PROD, "manageSettings": False},
-        ],
-        environments=[{"project": "aws", "name": "dev-?"}],
+    role = role_of(
+        load(
+            deployments=[
+                {"project": "infra", "stack": "review-*", "manageSettings": False},
+                {"project": "infra?", "stack": "prod", "operations": ["update"]},
+                {**PROD, "manageSettings": False},
+            ],
+            environments=[{"project": "aws", "name": "dev-?"}],
+        )
     )
-    assert [d.session for d in settings.deployments] == [None, None, None]
-    assert [d.is_pattern for d in settings.deployments] == [True, True, False]
-    assert settings.environments[0].session is None
-    assert settings.environments[0].is_pattern
+    assert [d.session for d in role.deployments] == [None, None, None]
+    assert [d.is_pattern for d in role.deployments] == [True, True, False]
+    assert role.environments[0].session is None
+    assert role.environments[0].is_pattern
+    assert role.managed_stacks == ()
+    assert role.defined_environments == ()
 
 
 def test_default_deployments_session_name_is_cut_to_64_characters() -> None:
-    session = load(deployments=[{"project": "p" * 40, "stack": "s" * 40}]).deployments[0].session
+    session = role_of(load(deployments=[{"project": "p" * 40, "stack": "s" * 40}])).deployments[0].session
     assert session is not None
     assert session.session_name == f"pulumi-deploy-{'p' * 40}-{'s' * 40}"[:64]
     assert len(session.session_name) == 64
@@ -369,11 +404,11 @@ def test_audiences_over_provider_limit_are_rejected() -> None:
         "at most 100 client IDs"
         in issue_at(errors(oidcProvider={"audiences": audiences}), "oidcProvider.audiences").message
     )
-    assert len(load(oidcProvider={"audiences": audiences[:98]}).oidc_provider.audiences) == 98
+    assert len(account_of(load(oidcProvider={"audiences": audiences[:98]})).oidc_provider.audiences) == 98
 
 
 def test_default_project_environment_is_accepted() -> None:
-    (environment,) = load(environments=[{"project": claims.LEGACY_ESC_PROJECT, "name": "legacy"}]).environments
+    (environment,) = role_of(load(environments=[{"project": claims.LEGACY_ESC_PROJECT, "name": "legacy"}])).environments
     assert environment.identity == "default/legacy"
     assert environment.session is not None
 
@@ -441,4 +476,506 @@ def test_role_tags_outside_iams_alphabet_are_rejected(tags: dict[str, str], path
 def test_role_tags_of_unicode_letters_and_iams_symbols_are_accepted() -> None:
     tags = {"Équipe": "Plateforme données", "owner:email": "ops@example.com", "path": "/a/b=c+d-e_f.g"}
 
-    assert dict(load(role={"tags": tags}).role.tags) == tags
+    assert dict(role_of(load(role={"tags": tags})).tags) == tags
+
+
+# Form B (design 2b): `roles`, and optionally `accounts`, with the rules that hold across them.
+
+DEPLOY_ROLE = {"deployments": [PROD]}
+PROD_ID, STAGE_ID = "111111111111", "222222222222"
+
+
+def assume(account_id: str) -> dict[str, str]:
+    return {"roleArn": f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole"}
+
+
+def load_b(**values: Any) -> Settings:
+    return load_settings(raw_config({"organization": "contoso", **values}))
+
+
+def errors_b(**values: Any) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_b(**values)
+    return info.value
+
+
+def in_accounts(**roles: dict[str, Any]) -> dict[str, Any]:
+    """``roles`` in the accounts prod (default AWS provider) and stage (a profile), each role's account given."""
+    return {"accounts": {"prod": {}, "stage": {"profile": "stage"}}, "roles": roles}
+
+
+def b_case(name: str, path: str, expected: tuple[str, ...], **values: Any) -> Any:
+    return pytest.param(values, path, expected, id=name)
+
+
+THIRTY_THREE = "a" * 33
+NINETY_NINE_AUDIENCES = [f"org{i}" for i in range(99)]
+
+FORM_B_INVALID = [
+    b_case(
+        "top-level-role", "role", ("move this under roles.<key>",), roles={"deploy": DEPLOY_ROLE}, role={"name": "ci"}
+    ),
+    b_case(
+        "accounts-without-roles",
+        "accounts",
+        ("accounts go with roles",),
+        accounts={"prod": {}},
+        deployments=[PROD],
+    ),
+    b_case(
+        "top-level-deployments",
+        "deployments",
+        ("move this under roles.<key>.deployments",),
+        roles={"deploy": DEPLOY_ROLE},
+        deployments=[PROD],
+    ),
+    b_case(
+        "top-level-environments",
+        "environments",
+        ("move this under roles.<key>.environments",),
+        roles={"deploy": DEPLOY_ROLE},
+        environments=[DEV],
+    ),
+    b_case(
+        "top-level-oidc-provider-with-accounts",
+        "oidcProvider",
+        ("move this to accounts.<key>.oidcProvider",),
+        oidcProvider={"protect": False},
+        **in_accounts(deploy={**DEPLOY_ROLE, "account": "prod"}, ops={"environments": [DEV], "account": "stage"}),
+    ),
+    b_case(
+        "top-level-trust-policy-max-chars-with-accounts",
+        "trustPolicyMaxChars",
+        ("move this to accounts.<key>.trustPolicyMaxChars",),
+        trustPolicyMaxChars=4096,
+        **in_accounts(deploy={**DEPLOY_ROLE, "account": "prod"}, ops={"environments": [DEV], "account": "stage"}),
+    ),
+    *(
+        b_case(
+            f"account-key-{key[:8]}",
+            f"accounts.{key}",
+            (f"{key!r} is not a valid accounts key", "1 to 32 of a-z, 0-9 and '-'"),
+            accounts={key: {}},
+            roles={"deploy": {**DEPLOY_ROLE, "account": key}},
+        )
+        for key in ("Prod", "-prod", "prod_eu", THIRTY_THREE)
+    ),
+    b_case(
+        "role-key-uppercase",
+        "roles.Deploy",
+        ("'Deploy' is not a valid roles key",),
+        roles={"Deploy": DEPLOY_ROLE},
+    ),
+    b_case(
+        "role-without-entries",
+        "roles.ops",
+        ("lists no deployments and no environments",),
+        roles={"deploy": DEPLOY_ROLE, "ops": {"name": "ops"}},
+    ),
+    b_case(
+        "role-with-empty-entries",
+        "roles.ops",
+        ("lists no deployments and no environments",),
+        roles={"deploy": DEPLOY_ROLE, "ops": {"deployments": [], "environments": []}},
+    ),
+    b_case(
+        "account-without-roles",
+        "accounts.stage",
+        ("holds no role", "account: stage"),
+        **in_accounts(deploy={**DEPLOY_ROLE, "account": "prod"}),
+    ),
+    b_case(
+        "role-account-missing",
+        "roles.deploy.account",
+        ("missing", "one of: prod, stage"),
+        **in_accounts(deploy=DEPLOY_ROLE, ops={"environments": [DEV], "account": "stage"}),
+    ),
+    b_case(
+        "role-account-unknown",
+        "roles.deploy.account",
+        ('got "dev"', "expected a key of accounts: prod, stage"),
+        **in_accounts(deploy={**DEPLOY_ROLE, "account": "dev"}, ops={"environments": [DEV], "account": "stage"}),
+    ),
+    b_case(
+        "role-account-without-accounts",
+        "roles.deploy.account",
+        ('got "prod"', "only with accounts"),
+        roles={"deploy": {**DEPLOY_ROLE, "account": "prod"}},
+    ),
+    b_case(
+        "assume-role-and-profile",
+        "accounts.prod.profile",
+        ("give assumeRole or profile, not both",),
+        accounts={"prod": {"assumeRole": assume(PROD_ID), "profile": "prod"}},
+        roles={"deploy": {**DEPLOY_ROLE, "account": "prod"}},
+    ),
+    b_case(
+        "two-accounts-on-the-default-provider",
+        "accounts.stage",
+        ("neither assumeRole nor profile, like accounts.prod", "at most one account uses the stack's default"),
+        accounts={"prod": {}, "stage": {}},
+        roles={"deploy": {**DEPLOY_ROLE, "account": "prod"}, "ops": {"environments": [DEV], "account": "stage"}},
+    ),
+    b_case(
+        "id-and-assume-role-in-other-accounts",
+        "accounts.prod.id",
+        (f'got "{PROD_ID}"', f"assumeRole.roleArn is in account {STAGE_ID}"),
+        accounts={"prod": {"id": PROD_ID, "assumeRole": assume(STAGE_ID)}},
+        roles={"deploy": {**DEPLOY_ROLE, "account": "prod"}},
+    ),
+    b_case(
+        "two-accounts-with-the-same-id",
+        "accounts.stage",
+        (f"reaches account {PROD_ID}, like accounts.prod", "list each account once"),
+        accounts={"prod": {"id": PROD_ID}, "stage": {"id": PROD_ID, "profile": "stage"}},
+        roles={"deploy": {**DEPLOY_ROLE, "account": "prod"}, "ops": {"environments": [DEV], "account": "stage"}},
+    ),
+    b_case(
+        "an-id-and-an-assume-role-of-the-same-account",
+        "accounts.stage",
+        (f"reaches account {PROD_ID}, like accounts.prod",),
+        accounts={"prod": {"id": PROD_ID}, "stage": {"assumeRole": assume(PROD_ID)}},
+        roles={"deploy": {**DEPLOY_ROLE, "account": "prod"}, "ops": {"environments": [DEV], "account": "stage"}},
+    ),
+    b_case(
+        "two-roles-manage-one-stacks-settings",
+        "roles.ops.deployments[1]",
+        ("manages the deployment settings of infra/prod, as roles.deploy.deployments[0] does", "manageSettings: false"),
+        roles={"deploy": DEPLOY_ROLE, "ops": {"deployments": [{"project": "infra", "stack": "qa"}, PROD]}},
+    ),
+    b_case(
+        "two-roles-in-two-accounts-manage-one-stacks-settings",
+        "roles.ops.deployments[0]",
+        ("as roles.deploy.deployments[0] does",),
+        **in_accounts(deploy={**DEPLOY_ROLE, "account": "prod"}, ops={**DEPLOY_ROLE, "account": "stage"}),
+    ),
+    b_case(
+        "two-roles-create-one-environment",
+        "roles.ops.environments[0]",
+        ("creates the ESC environment aws/dev, as roles.deploy.environments[0] does",),
+        roles={"deploy": {"environments": [DEV]}, "ops": {"environments": [{**DEV, "region": "us-east-1"}]}},
+    ),
+    b_case(
+        "role-names-equal-ignoring-case",
+        "roles.ops.name",
+        ('got "PULUMI-ci"', "roles.deploy.name names the same role in account default", "ignoring case"),
+        roles={"deploy": {**DEPLOY_ROLE, "name": "pulumi-CI"}, "ops": {"environments": [DEV], "name": "PULUMI-ci"}},
+    ),
+    b_case(
+        "role-names-equal-in-one-of-two-accounts",
+        "roles.ops.name",
+        ("roles.deploy.name names the same role in account prod",),
+        **in_accounts(
+            deploy={**DEPLOY_ROLE, "name": "ci", "account": "prod"},
+            ops={"environments": [DEV], "name": "CI", "account": "prod"},
+            other={"environments": [DEV_PATTERN], "name": "ci", "account": "stage"},
+        ),
+    ),
+    b_case(
+        "duration-over-the-roles-own-maximum",
+        "roles.ops.environments[0].duration",
+        ('got "2h"', "no longer than roles.ops.maxSessionDuration (1h;"),
+        roles={
+            "deploy": {**DEPLOY_ROLE, "maxSessionDuration": "2h"},
+            "ops": {"environments": [{**DEV, "duration": "2h"}]},
+        },
+    ),
+    b_case(
+        "deployment-duration-over-the-roles-own-maximum",
+        "roles.deploy.deployments[0].duration",
+        ('got "3h"', "no longer than roles.deploy.maxSessionDuration (2h;"),
+        roles={"deploy": {"deployments": [{**PROD, "duration": "3h"}], "maxSessionDuration": "2h"}},
+    ),
+    b_case(
+        "role-max-session-duration-out-of-range",
+        "roles.deploy.maxSessionDuration",
+        ('got "30m"', "from 1h to 12h"),
+        roles={"deploy": {**DEPLOY_ROLE, "maxSessionDuration": "30m"}},
+    ),
+    b_case(
+        "client-ids-over-the-limit-in-an-account",
+        "accounts.prod.oidcProvider.audiences",
+        ("at most 100 client IDs, including the audiences its roles need",),
+        accounts={"prod": {"oidcProvider": {"audiences": NINETY_NINE_AUDIENCES}}},
+        roles={"deploy": {**DEPLOY_ROLE, "environments": [DEV], "account": "prod"}},
+    ),
+    b_case(
+        "client-ids-over-the-limit-without-accounts",
+        "oidcProvider.audiences",
+        ("at most 100 client IDs",),
+        oidcProvider={"audiences": NINETY_NINE_AUDIENCES},
+        roles={"deploy": DEPLOY_ROLE, "ops": {"environments": [DEV]}},
+    ),
+    b_case(
+        "unknown-account-field",
+        "accounts.prod.assumeRoles",
+        ("unknown key; allowed: id, assumeRole, profile",),
+        accounts={"prod": {"assumeRoles": [assume(PROD_ID)]}},
+        roles={"deploy": {**DEPLOY_ROLE, "account": "prod"}},
+    ),
+    b_case(
+        "unknown-role-field",
+        "roles.deploy.deployment",
+        ("unknown key; allowed:", "account, deployments, environments"),
+        roles={"deploy": {"deployment": [PROD], "environments": [DEV]}},
+    ),
+]
+
+
+@pytest.mark.parametrize(("values", "path", "expected"), FORM_B_INVALID)
+def test_form_b_rule_is_reported_with_its_key_path(
+    values: dict[str, Any], path: str, expected: tuple[str, ...]
+) -> None:
+    error = errors_b(**values)
+
+    message = issue_at(error, path).message
+    assert f"  - {path}: " in str(error)
+    for text in expected:
+        assert text in message
+
+
+@pytest.mark.parametrize("account", [["prod"], {"key": "prod"}], ids=["list", "object"])
+def test_a_role_account_that_is_not_a_string_is_reported(account: Any) -> None:
+    error = errors_b(accounts={"prod": {}}, roles={"deploy": {**DEPLOY_ROLE, "account": account}})
+
+    assert "expected a key of accounts: prod" in issue_at(error, "roles.deploy.account").message
+
+
+def test_a_role_account_is_judged_even_when_another_account_is_invalid() -> None:
+    error = errors_b(
+        accounts={"prod": {"id": "not-an-id"}, "stage": {"profile": "stage"}},
+        roles={"deploy": {**DEPLOY_ROLE, "account": "dev"}, "ops": {"environments": [DEV]}},
+    )
+
+    assert {issue.path for issue in error.issues} == {"accounts.prod.id", "roles.deploy.account", "roles.ops.account"}
+    assert "expected a key of accounts: prod, stage" in issue_at(error, "roles.deploy.account").message
+    assert "one of: prod, stage" in issue_at(error, "roles.ops.account").message
+
+
+def test_form_b_accepts_top_level_keys_left_at_their_empty_defaults() -> None:
+    settings = load_b(
+        role={},
+        deployments=[],
+        environments=[],
+        oidcProvider={},
+        trustPolicyMaxChars=2048,
+        **in_accounts(deploy={**DEPLOY_ROLE, "account": "prod"}, ops={"environments": [DEV], "account": "stage"}),
+    )
+
+    assert settings.by_roles
+    assert [r.key for r in settings.roles] == ["deploy", "ops"]
+
+
+def test_a_stack_managed_by_two_roles_is_reported_once_at_the_second_entry() -> None:
+    error = errors_b(roles={"deploy": DEPLOY_ROLE, "ops": {"deployments": [PROD]}})
+
+    assert [issue.path for issue in error.issues] == ["roles.ops.deployments[0]"]
+
+
+def test_form_b_with_accounts_is_read() -> None:
+    settings = load_b(
+        accounts={
+            "prod": {"id": PROD_ID, "trustPolicyMaxChars": 4096},
+            "stage": {
+                "assumeRole": {**assume(STAGE_ID), "sessionName": "admin-stack", "externalId": "ext-1"},
+                "region": "eu-west-1",
+                "oidcProvider": {"arn": f"arn:aws:iam::{STAGE_ID}:oidc-provider/api.pulumi.com/oidc"},
+            },
+            "sandbox": {"profile": "sandbox"},
+        },
+        roles={
+            "deploy": {"account": "prod", "maxSessionDuration": "2h", **DEPLOY_ROLE},
+            "read": {"account": "prod", "name": "read-only", "environments": [DEV, DEV_PATTERN]},
+            "ops": {"account": "stage", "deployments": [{**PROD, "manageSettings": False}]},
+            "play": {"account": "sandbox", "environments": [{"project": "sandbox", "name": "dev"}]},
+        },
+    )
+
+    assert settings.by_roles
+    assert [a.key for a in settings.accounts] == ["prod", "sandbox", "stage"]
+    prod, stage, sandbox = settings.account("prod"), settings.account("stage"), settings.account("sandbox")
+    assert prod == AccountSettings(key="prod", id=PROD_ID, trust_policy_max_chars=4096, config_path="accounts.prod.")
+    assert prod.uses_default_provider
+    assert stage.assume_role == AssumeRole(assume(STAGE_ID)["roleArn"], "admin-stack", "ext-1")
+    assert stage.id == STAGE_ID
+    assert stage.oidc_provider.arn == f"arn:aws:iam::{STAGE_ID}:oidc-provider/api.pulumi.com/oidc"
+    assert not stage.uses_default_provider
+    assert (sandbox.id, sandbox.profile, sandbox.uses_default_provider) == (None, "sandbox", False)
+    assert [r.key for r in settings.roles_of("prod")] == ["deploy", "read"]
+    assert [r.key for r in settings.roles_of("stage")] == ["ops"]
+    deploy = settings.roles_of("prod")[0]
+    assert (deploy.account, deploy.config_path, deploy.max_session_duration) == ("prod", "roles.deploy", 7200)
+    assert [d.path for d in deploy.managed_stacks] == ["roles.deploy.deployments[0]"]
+    read = settings.roles_of("prod")[1]
+    assert read.name == "read-only"
+    assert [e.path for e in read.environments] == ["roles.read.environments[0]", "roles.read.environments[1]"]
+    assert [e.identity for e in read.defined_environments] == ["aws/dev"]
+    [ops] = settings.roles_of("stage")
+    assert ops.managed_stacks == ()
+    assert ops.deployments[0].identity == "infra/prod"
+
+
+def test_form_b_without_accounts_has_one_account_with_the_top_level_provider_keys() -> None:
+    settings = load_b(
+        oidcProvider={"audiences": ["fabrikam"]},
+        trustPolicyMaxChars=4096,
+        roles={"deploy": DEPLOY_ROLE, "read": {"environments": [DEV]}},
+    )
+
+    assert settings.by_roles
+    [account] = settings.accounts
+    assert (account.key, account.config_path, account.trust_policy_max_chars) == (FORM_A_KEY, "", 4096)
+    assert account.oidc_provider.audiences == ("fabrikam",)
+    assert [(r.key, r.account, r.config_path) for r in settings.roles] == [
+        ("deploy", FORM_A_KEY, "roles.deploy"),
+        ("read", FORM_A_KEY, "roles.read"),
+    ]
+
+
+TRUST_ONLY = {
+    "manage-settings-false": {"deployments": [{**PROD, "manageSettings": False, "operations": ["preview"]}]},
+    "stack-pattern": {"deployments": [{"project": "infra", "stack": "*"}]},
+    "project-pattern": {"deployments": [{"project": "infr?", "stack": "prod"}]},
+    "environment-pattern": {"environments": [{"project": "aws", "name": "d*"}]},
+    "legacy-wildcard-environment": {"environments": [{"project": "default", "name": "*"}]},
+}
+
+
+@pytest.mark.parametrize("ops", TRUST_ONLY.values(), ids=TRUST_ONLY.keys())
+def test_a_role_may_trust_what_another_role_manages(ops: dict[str, Any]) -> None:
+    settings = load_b(roles={"deploy": {"deployments": [PROD], "environments": [DEV]}, "ops": ops})
+
+    deploy, other = settings.roles
+    assert [d.identity for d in deploy.managed_stacks] == ["infra/prod"]
+    assert [e.identity for e in deploy.defined_environments] == ["aws/dev"]
+    assert other.managed_stacks == other.defined_environments == ()
+
+
+def test_a_role_may_trust_what_a_role_of_another_account_manages() -> None:
+    settings = load_b(
+        **in_accounts(
+            deploy={**DEPLOY_ROLE, "account": "prod"},
+            ops={"deployments": [{**PROD, "manageSettings": False}], "account": "stage"},
+        )
+    )
+
+    assert [(r.key, r.account, len(r.managed_stacks)) for r in settings.roles] == [
+        ("deploy", "prod", 1),
+        ("ops", "stage", 0),
+    ]
+
+
+def test_role_names_may_repeat_across_accounts() -> None:
+    settings = load_b(
+        **in_accounts(
+            deploy={**DEPLOY_ROLE, "name": "pulumi-ci", "account": "prod"},
+            ops={"environments": [DEV], "name": "Pulumi-CI", "account": "stage"},
+        )
+    )
+
+    assert [(r.account, r.name) for r in settings.roles] == [("prod", "pulumi-ci"), ("stage", "Pulumi-CI")]
+
+
+def test_each_role_is_held_to_its_own_max_session_duration() -> None:
+    long = {**DEV, "duration": "2h"}
+    settings = load_b(roles={"deploy": {"environments": [long], "maxSessionDuration": "2h"}, "ops": DEPLOY_ROLE})
+
+    session = settings.roles[0].environments[0].session
+    assert session is not None
+    assert session.duration == "2h"
+    error = errors_b(
+        roles={
+            "deploy": {"environments": [long], "maxSessionDuration": "2h"},
+            "ops": {"environments": [{**long, "name": "qa"}]},
+        }
+    )
+    assert [issue.path for issue in error.issues] == ["roles.ops.environments[0].duration"]
+    assert "roles.ops.maxSessionDuration (1h;" in error.issues[0].message
+
+
+def test_client_id_limit_holds_per_account() -> None:
+    error = errors_b(
+        accounts={
+            "prod": {"oidcProvider": {"audiences": NINETY_NINE_AUDIENCES}},
+            "stage": {"profile": "stage", "oidcProvider": {"audiences": NINETY_NINE_AUDIENCES}},
+        },
+        roles={
+            "deploy": {"account": "prod", "deployments": [PROD], "environments": [DEV]},
+            "ops": {"account": "stage", "deployments": [PROD | UNMANAGED]},
+        },
+    )
+
+    # prod needs contoso and aws:contoso (101 client IDs); stage only contoso (100, the limit).
+    assert [issue.path for issue in error.issues] == ["accounts.prod.oidcProvider.audiences"]
+
+
+def test_client_id_limit_does_not_hold_for_a_reused_provider() -> None:
+    arn = f"arn:aws:iam::{PROD_ID}:oidc-provider/api.pulumi.com/oidc"
+    settings = load_b(
+        accounts={"prod": {"oidcProvider": {"arn": arn}}}, roles={"deploy": {**DEPLOY_ROLE, "account": "prod"}}
+    )
+
+    assert settings.account("prod").oidc_provider.arn == arn
+
+
+LEGACY_ENV = {"project": "default", "name": "legacy"}
+
+CLIENT_IDS = {
+    "deployments-only": ({"deployments": [PROD]}, (), ["contoso"]),
+    "environments-only": ({"environments": [DEV]}, (), ["aws:contoso"]),
+    "default-project-environment": ({"environments": [LEGACY_ENV]}, (), ["contoso"]),
+    "environment-pattern": ({"environments": [DEV_PATTERN]}, (), ["aws:contoso"]),
+    "trust-only-stack": ({"deployments": [PROD | UNMANAGED]}, (), ["contoso"]),
+    "both": ({"deployments": [PROD], "environments": [DEV]}, (), ["aws:contoso", "contoso"]),
+    "audiences-added": (
+        {"environments": [DEV]},
+        ("fabrikam", "aws:fabrikam"),
+        ["aws:contoso", "aws:fabrikam", "fabrikam"],
+    ),
+    "audiences-overlap": ({"deployments": [PROD]}, ("contoso", "fabrikam"), ["contoso", "fabrikam"]),
+}
+
+
+@pytest.mark.parametrize(("role", "audiences", "expected"), CLIENT_IDS.values(), ids=CLIENT_IDS.keys())
+def test_form_b_provider_registers_the_audiences_its_roles_need_and_its_extra_audiences(
+    role: dict[str, Any], audiences: tuple[str, ...], expected: list[str]
+) -> None:
+    settings = load_b(oidcProvider={"audiences": list(audiences)}, roles={"only": role})
+
+    [account] = settings.accounts
+    assert provider_client_ids(settings.organization, account, settings.roles, settings.by_roles) == expected
+
+
+def test_form_b_provider_client_ids_are_the_union_over_the_accounts_roles_only() -> None:
+    settings = load_b(
+        **in_accounts(
+            deploy={"deployments": [PROD], "account": "prod"},
+            read={"environments": [LEGACY_ENV], "account": "prod"},
+            esc={"environments": [DEV], "account": "stage"},
+        )
+    )
+
+    def client_ids(key: str) -> list[str]:
+        return provider_client_ids(settings.organization, settings.account(key), settings.roles_of(key), True)
+
+    assert client_ids("prod") == ["contoso"]
+    assert client_ids("stage") == ["aws:contoso"]
+
+
+def test_form_a_provider_registers_both_audiences_whatever_it_trusts() -> None:
+    settings = load(environments=[DEV], oidcProvider={"audiences": ["fabrikam"]})
+
+    account = account_of(settings)
+    assert provider_client_ids(settings.organization, account, settings.roles, settings.by_roles) == [
+        "aws:contoso",
+        "contoso",
+        "fabrikam",
+    ]
+
+
+def test_an_account_region_needs_a_provider_of_its_own() -> None:
+    error = errors_b(accounts={"prod": {"region": "eu-west-1"}}, roles={"deploy": {**DEPLOY_ROLE, "account": "prod"}})
+
+    message = issue_at(error, "accounts.prod.region").message
+    assert '"eu-west-1"' in message
+    assert "default AWS provider, whose region is aws:region" in message

@@ -1,0 +1,121 @@
+"""Benchmark: evaluate the program offline (as ``python -m oidc plan`` does) for 10, 100 and 1,000 entries.
+
+Half of the entries are stacks with managed settings and a git source, half ESC environments, spread
+over 4 roles in 2 accounts; each role also trusts its projects with a pattern, which covers its
+concrete stacks. Each size runs in a fresh interpreter, so that its peak memory is its own:
+``wall`` is the evaluation alone (imports excluded), ``peak RSS`` the whole process's.
+
+Run: ``make bench`` (or ``.venv/bin/python -m bench.plan_bench [--profile N]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SIZES = (10, 100, 1000)
+ROLES = ("deploy", "ops", "dev", "data")
+
+
+def organization(entries: int) -> dict[str, Any]:
+    """Config of a form-B stack with ``entries`` entries over 4 roles in 2 accounts."""
+    roles: dict[str, Any] = {}
+    for index, key in enumerate(ROLES):
+        project = f"{key}-apps"
+        roles[key] = {
+            "account": "prod" if index % 2 == 0 else "dev",
+            "deployments": [{"project": project, "stack": "*"}],
+            "environments": [],
+        }
+    for entry in range(entries):
+        role = roles[ROLES[entry % len(ROLES)]]
+        project = f"{ROLES[entry % len(ROLES)]}-apps"
+        if entry % 2 == 0:
+            role["deployments"].append(
+                {
+                    "project": project,
+                    "stack": f"stack-{entry}",
+                    "source": {"repoUrl": f"https://github.com/acme/{project}.git", "branch": "main"},
+                }
+            )
+        else:
+            role["environments"].append({"project": project, "name": f"env-{entry}"})
+    for role in roles.values():
+        role["environments"].append({"project": role["deployments"][0]["project"], "name": "*"})
+    return {
+        "pulumi-aws-oidc:organization": "acme",
+        "pulumi-aws-oidc:accounts": {
+            "prod": {"assumeRole": {"roleArn": "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole"}},
+            "dev": {"assumeRole": {"roleArn": "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"}},
+        },
+        "pulumi-aws-oidc:roles": roles,
+    }
+
+
+def _evaluate(entries: int) -> dict[str, Any]:
+    sys.path.insert(0, str(PROJECT_DIR))
+    import pulumi_aws  # noqa: PLC0415
+    import pulumi_pulumiservice  # noqa: PLC0415
+
+    from oidc import cli, offline  # noqa: PLC0415
+
+    _ = (pulumi_aws.iam.Role, pulumi_aws.Provider, pulumi_pulumiservice.DeploymentSettings)  # load lazy modules
+    config = offline.StackConfig("pulumi-aws-oidc", "bench", PROJECT_DIR, organization(entries), ())
+    start = time.perf_counter()
+    recording = offline.run_stack(config, preview=True)
+    report = cli.plan_report(cli.Evaluated(config, recording, tuple(cli.role_views(recording))))
+    cli.render_text(report)
+    wall = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"entries": entries, "resources": len(recording.resources), "wall": wall, "peakMiB": peak_kib / 1024}
+
+
+def _profile(entries: int) -> None:
+    import cProfile  # noqa: PLC0415
+    import pstats  # noqa: PLC0415
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    _evaluate(entries)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.plan_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--profile", type=int, metavar="N", help="profile one run of N entries instead")
+    args = parser.parse_args()
+    if args.one is not None:
+        print(json.dumps(_evaluate(args.one)))
+        return 0
+    if args.profile is not None:
+        _profile(args.profile)
+        return 0
+    rows = []
+    for entries in SIZES:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.plan_bench", "--one", str(entries)],
+            cwd=PROJECT_DIR,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+    print(f"{'entries':>8}  {'resources':>9}  {'wall':>8}  {'peak RSS':>9}")
+    for row in rows:
+        print(f"{row['entries']:>8}  {row['resources']:>9}  {row['wall']:>7.2f}s  {row['peakMiB']:>7.0f}MiB")
+    by_size = {row["entries"]: row["wall"] for row in rows}
+    print(f"t(1000)/t(100) = {by_size[1000] / by_size[100]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
