@@ -93,21 +93,30 @@ def _uncovered(subjects: Iterable[str]) -> set[str]:
 
     The most general patterns are tried first, so that most subjects meet a cover early.
     """
-    kept: list[str] = []
+    patterns: list[str] = []
+    exact: set[str] = set()
     for subject in sorted(subjects, key=lambda s: (sum(c not in claims.WILDCARDS for c in s), s)):
-        if any(covers(pattern, subject) for pattern in kept if claims.is_pattern(pattern)):
+        if any(covers(pattern, subject) for pattern in patterns):
             continue
         if claims.is_pattern(subject):
-            kept = [k for k in kept if not covers(subject, k)]
-        kept.append(subject)
-    return set(kept)
+            patterns = [p for p in patterns if not covers(subject, p)]
+            exact = {e for e in exact if not covers(subject, e)}
+            patterns.append(subject)
+        else:
+            exact.add(subject)
+    return exact | set(patterns)
 
 
 @functools.lru_cache(maxsize=4096)
-def _cover(pattern: str) -> re.Pattern[str]:
-    # Over the text of another pattern: * takes any run of its symbols; ? one symbol that stands for
-    # exactly one character (a letter, or ?), never a *; a letter only itself.
-    return re.compile("".join(".*" if c == "*" else "[^*]" if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+def _cover(pattern: str) -> tuple[str, re.Pattern[str]]:
+    """The pattern's literal prefix (a quick test), and a regex over the text of another pattern.
+
+    In the regex, * takes any run of the other pattern's symbols; ? one symbol that stands for exactly
+    one character (a letter, or ?), never a *; a letter only itself.
+    """
+    prefix = re.split(r"[*?]", pattern, maxsplit=1)[0]
+    regex = "".join(".*" if c == "*" else "[^*]" if c == "?" else re.escape(c) for c in pattern)
+    return prefix, re.compile(regex, re.DOTALL)
 
 
 def covers(pattern: str, subject: str) -> bool:
@@ -116,7 +125,8 @@ def covers(pattern: str, subject: str) -> bool:
     Sound, not complete: ``True`` proves the containment; ``False`` may miss one (``a*`` covers ``a*b``
     and is found; a containment that needs reasoning across several wildcards at once may not be).
     """
-    return _cover(pattern).fullmatch(subject) is not None
+    prefix, regex = _cover(pattern)
+    return subject.startswith(prefix) and regex.fullmatch(subject) is not None
 
 
 def _one_or_many(values: Sequence[str]) -> str | list[str]:
