@@ -10,7 +10,8 @@ INSTALLED := $(VENV)/.installed
 plan: $(INSTALLED)
 	$(BIN)/python -m oidc plan --stack $(STACK)
 
-# Regenerate README.md's config reference and outputs tables from Pulumi.yaml and oidc/docs.py.
+# Regenerate README.md's config reference and outputs tables, and the argument types of oidc/package.py,
+# from Pulumi.yaml and oidc/docs.py.
 docs: $(INSTALLED)
 	$(BIN)/python -m oidc.docs
 

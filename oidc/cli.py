@@ -110,7 +110,8 @@ class RoleView:
 
     @property
     def quota_key(self) -> str:
-        return f"accounts.{self.account}.trustPolicyMaxChars" if self.entries else "trustPolicyMaxChars"
+        """The config key of the quota the trust policy was checked against."""
+        return str(self.component.inputs["trustPolicyMaxCharsKey"])
 
 
 def role_views(recording: offline.Recording) -> list[RoleView]:
@@ -134,8 +135,8 @@ def _provider_report(provider_component: offline.RecordedResource, recording: of
         }
     resource = created[0]
     thumbprints = offline.plain(resource.inputs.get("thumbprintLists"))
-    # Offline, the issuer's chain is never read: "auto" thumbprints stay unknown.
-    unknown = "thumbprintLists" in resource.inputs and thumbprints is None
+    # Offline, the issuer's chain is never read: "auto" thumbprints stay unknown (and older SDKs leave them out).
+    unknown = provider_component.inputs.get("thumbprints") == "auto" and not thumbprints
     return {
         "created": True,
         "name": resource.name,
@@ -514,11 +515,14 @@ def render_explanation(report: dict[str, Any]) -> str:
         statuses = {True: " (expired: STS refuses it whatever the policy says)", False: " (not expired)", None: ""}
         rows.append(("exp", f"{token['exp']}{statuses[token['expired']]}"))
     lines += [*_pairs(rows), ""]
+    admitted = bool(report["admittedBy"])
     for answer in report["roles"]:
         policy = f"the trust policy of role {answer['role']} (account {answer['account']}) of stack {report['stack']}"
         if answer["decision"] == "ALLOW":
             lines.append(f"ALLOW: statement {answer['matchedStatement']} of {policy} admits this token.")
             continue
+        if admitted:
+            continue  # another role admits it: why this one does not is no problem to solve (--json has it)
         lines.append(f"DENY: no statement of {policy} admits this token.")
         for statement in answer["statements"]:
             lines.append(f"  {statement['sid']}")
@@ -529,8 +533,11 @@ def render_explanation(report: dict[str, Any]) -> str:
             lines += ["  Hints", *(f"    - {hint}" for hint in answer["hints"])]
         lines.append("")
     if len(report["roles"]) > 1:
-        admitted = ", ".join(f"{a['role']} (account {a['account']})" for a in report["admittedBy"])
-        lines.append(f"Admitted by: {admitted or 'no role'}")
+        names = ", ".join(f"{a['role']} (account {a['account']})" for a in report["admittedBy"])
+        others = [a for a in report["roles"] if a["decision"] != "ALLOW"]
+        lines.append(f"Admitted by: {names or 'no role'}")
+        if admitted and others:
+            lines.append("Not admitted by: " + ", ".join(f"{a['role']} (account {a['account']})" for a in others))
     return "\n".join(line.rstrip() for line in lines).rstrip("\n") + "\n"
 
 

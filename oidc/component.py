@@ -103,7 +103,13 @@ class OidcProvider(pulumi.ComponentResource):
         ``arn`` is the provider's ARN either way: for a created one, the ARN IAM will give it
         (:func:`oidc.claims.provider_arn`), so roles can name it before it exists.
         """
-        props = {"account": account, "issuer": issuer, "arn": arn, "created": create}
+        props = {
+            "account": account,
+            "issuer": issuer,
+            "arn": arn,
+            "created": create,
+            "thumbprints": thumbprints if thumbprints == "auto" else list(thumbprints),
+        }
         super().__init__(PROVIDER_TYPE, name, props, opts)
         self.planned_arn = arn
         self.resource: aws.iam.OpenIdConnectProvider | None = None
@@ -141,13 +147,15 @@ class OidcRole(pulumi.ComponentResource):
         role: RoleSettings,
         trust_policy: str,
         trust_policy_max_chars: int,
+        quota_key: str,
         policy_arns: Sequence[str],
         provider: OidcProvider,
         settings_prefix: str | None = None,
         moved_from: pulumi.Resource | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """Declare ``role`` with ``trust_policy`` (checked against ``trust_policy_max_chars``) and ``policy_arns``.
+        """Declare ``role`` with ``trust_policy`` (checked against ``trust_policy_max_chars``, the config key
+        ``quota_key``) and ``policy_arns`` attached.
 
         Deployment settings and environments are named ``<settings_prefix>-deploy-<project>/<stack>``
         and ``<settings_prefix>-env-<project>/<name>`` (``settings_prefix`` defaults to ``name``):
@@ -162,6 +170,7 @@ class OidcRole(pulumi.ComponentResource):
             "entries": role.config_path if role.config_path != "role" else "",
             "trustPolicy": trust_policy,
             "trustPolicyMaxChars": trust_policy_max_chars,
+            "trustPolicyMaxCharsKey": quota_key,
         }
         super().__init__(ROLE_TYPE, name, props, opts)
         prefix = settings_prefix or name
@@ -339,6 +348,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 role=checked.settings,
                 trust_policy=checked.trust_policy,
                 trust_policy_max_chars=account.settings.trust_policy_max_chars,
+                quota_key=f"{account.settings.config_path}trustPolicyMaxChars",
                 policy_arns=checked.policy_arns,
                 provider=self.providers[account.settings.key],
                 settings_prefix=name,

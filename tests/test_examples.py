@@ -6,10 +6,11 @@ from functools import cache
 from typing import Any
 
 import pulumi
+import pytest
 import yaml
 from pulumi.provider.experimental.component import ComponentProvider
 
-from oidc import component, offline, package, trust
+from oidc import cli, component, offline, package, trust
 from tests.conftest import PROJECT_DIR
 from tests.policy_helpers import all_violations
 
@@ -175,3 +176,15 @@ def test_yaml_two_roles_declares_what_the_python_example_declares() -> None:
     recording = offline.run_program(program, {})
 
     assert shape(recording) == shape(two_roles())
+
+
+def test_the_python_example_can_be_planned_with_a_section_per_role(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["plan", "--cwd", str(EXAMPLES / "two-roles")])
+    out = capsys.readouterr().out
+
+    assert code == cli.EXIT_OK
+    assert [line.partition(":")[0] for line in out.splitlines() if line.startswith("  Role ")] == [
+        "  Role deploy",
+        "  Role preview",
+    ]
+    assert out.count("characters (trustPolicyMaxChars)") == 2

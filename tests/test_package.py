@@ -12,6 +12,7 @@ import pytest
 import yaml
 from google.protobuf import empty_pb2
 from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.experimental.util import camel_case
 from pulumi.provider.server import ComponentInitError
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
@@ -253,16 +254,46 @@ def test_schema_types_have_every_nested_config_key_described() -> None:
     assert list(properties("Role")) == nested["role"] == list(settings.ROLE_FIELDS)
     assert list(properties("Deployment")) == nested["deployments[]"]
     assert list(properties("Environment")) == nested["environments[]"]
-    assert list(properties("GitSource")) == ["repoUrl", "branch", "repoDir"]
+    assert list(properties("GitSource")) == nested["deployments[].source"] == ["repoUrl", "branch", "repoDir"]
     assert list(properties("Account")) == nested["accounts.<key>"] == list(settings.ACCOUNT_FIELDS)
-    [assume_role] = [key for key in docs.NESTED["accounts.<key>"] if key.key == "assumeRole"]
-    assert list(properties("AssumeRole")) == list(assume_role.keys)
+    assert list(properties("AssumeRole")) == nested["accounts.<key>.assumeRole"]
     assert list(properties("AccountRole")) == nested["roles.<key>"]
     assert sorted(nested["roles.<key>"]) == sorted([*settings.ROLE_FIELDS, *settings.ROLE_ENTRY_FIELDS])
     for type_name, spec in types.items():
         assert spec.get("description"), type_name
         for name, prop in spec["properties"].items():
             assert prop.get("description"), f"{type_name}.{name}"
+
+
+def test_schema_descriptions_are_the_docstrings_make_docs_derives_from_the_declarations() -> None:
+    inferred = schema()
+    resource = inferred["resources"][TOKEN]
+    generated = docs.argument_types(docs.load_project(PROJECT_DIR))
+    described = {
+        argument_type.name: (
+            (resource["inputProperties"], resource.get("requiredInputs", []))
+            if argument_type.holder == ""
+            else (
+                inferred["types"][f"pulumi-aws-oidc:index:{argument_type.name}"]["properties"],
+                inferred["types"][f"pulumi-aws-oidc:index:{argument_type.name}"].get("required", []),
+            )
+        )
+        for argument_type in generated
+    }
+
+    assert sorted(inferred["types"]) == sorted(
+        f"pulumi-aws-oidc:index:{t.name}" for t in generated if t.name != "PulumiCloudOidcArgs"
+    )
+    for argument_type in generated:
+        properties, required = described[argument_type.name]
+        if argument_type.holder:
+            spec = inferred["types"][f"pulumi-aws-oidc:index:{argument_type.name}"]
+            assert spec["description"] == argument_type.docstring, argument_type.name
+        assert list(properties) == [field.key for field in argument_type.fields], argument_type.name
+        assert sorted(required) == sorted(field.key for field in argument_type.fields if field.required)
+        for field in argument_type.fields:
+            assert camel_case(field.name) == field.key
+            assert properties[field.key]["description"] == field.docstring, f"{argument_type.name}.{field.key}"
 
 
 def test_schema_marks_the_keys_config_requires_as_required() -> None:
