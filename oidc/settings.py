@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
@@ -733,27 +733,18 @@ def _cross_role_rules(
     reader: _Reader, accounts: tuple[AccountSettings, ...], roles: tuple[RoleSettings, ...], explicit_accounts: bool
 ) -> None:
     """Rules of form B that no single role can break alone."""
-    managed: dict[str, str] = {}
-    for role in roles:
-        for deployment in role.managed_stacks:
-            other = managed.setdefault(deployment.identity, deployment.path)
-            if other != deployment.path:
-                reader.problem(
-                    deployment.path,
-                    f"manages the deployment settings of {deployment.identity}, as {other} does: a stack's settings "
-                    "hold one role ARN, so one role manages them; give the other entry manageSettings: false to only "
-                    "trust it",
-                )
-    created: dict[str, str] = {}
-    for role in roles:
-        for environment in role.defined_environments:
-            other = created.setdefault(environment.identity, environment.path)
-            if other != environment.path:
-                reader.problem(
-                    environment.path,
-                    f"creates the ESC environment {environment.identity}, as {other} does: one role creates it; "
-                    "trust it from the other role with a name pattern, or point the environment at one role",
-                )
+    _one_owner(
+        reader,
+        (d for role in roles for d in role.managed_stacks),
+        "manages the deployment settings of {identity}, as {other} does: a stack's settings hold one role ARN, so "
+        "one role manages them; give the other entry manageSettings: false to only trust it",
+    )
+    _one_owner(
+        reader,
+        (e for role in roles for e in role.defined_environments),
+        "creates the ESC environment {identity}, as {other} does: one role creates it; trust it from the other "
+        "role with a name pattern, or point the environment at one role",
+    )
     names: dict[tuple[str, str], str] = {}
     for role in roles:
         if role.name is None:
@@ -773,6 +764,15 @@ def _cross_role_rules(
                     f"accounts.{account.key}",
                     "holds no role; give a role account: " + account.key + ", or remove the account",
                 )
+
+
+def _one_owner(reader: _Reader, entries: Iterable[DeploymentStack | EscEnvironment], message: str) -> None:
+    """Report each entry whose identity an earlier entry already owns; ``message`` names both."""
+    owners: dict[str, str] = {}
+    for entry in entries:
+        other = owners.setdefault(entry.identity, entry.path)
+        if other != entry.path:
+            reader.problem(entry.path, message.format(identity=entry.identity, other=other))
 
 
 def _check_client_id_limit(
