@@ -207,7 +207,12 @@ NESTED: Mapping[str, tuple[NestedKey, ...]] = {
             "a named AWS profile for this account's AWS provider, instead of `assumeRole`; at most one account "
             "has neither, and it uses the stack's default AWS provider",
         ),
-        NestedKey("region", "string", "the stack's `aws:region`", "region of this account's AWS provider"),
+        NestedKey(
+            "region",
+            "string",
+            "the stack's `aws:region`",
+            "region of this account's AWS provider (only with `assumeRole` or `profile`: the default AWS provider has `aws:region`)",
+        ),
         NestedKey(
             "oidcProvider",
             "object",

@@ -181,7 +181,10 @@ class Account(TypedDict, total=False):
         "neither, and it uses the stack's default AWS provider."
     )
     region: str
-    """Region of this account's AWS provider. Default: the stack's `aws:region`."""
+    (
+        "Region of this account's AWS provider (only with `assumeRole` or `profile`: the default AWS provider has "
+        "`aws:region`). Default: the stack's `aws:region`."
+    )
     oidc_provider: OidcProvider
     """The issuer's IAM OIDC provider in this account, with the keys of `oidcProvider`. Default: `{}`."""
     trust_policy_max_chars: int
