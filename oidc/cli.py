@@ -36,9 +36,10 @@ TOKEN_VARIABLE = "PULUMI_OIDC_TOKEN"
 
 DEPLOY_TIME = "(computed at deploy time)"
 OFFLINE_NOTE = (
-    "No credentials, no network: AWS look-ups are answered offline with partition aws and the "
-    f"placeholder account {offline.PLACEHOLDER_ACCOUNT}; names AWS would generate (the role's, "
-    "unless role.name is set) are placeholders too."
+    "No credentials, no network: AWS look-ups are answered offline with partition aws; each account "
+    "answers with its id (given, or its assumeRole's or reused provider's account), else a placeholder "
+    f"({offline.PLACEHOLDER_ACCOUNT} for the stack's default AWS provider); names AWS would generate (a "
+    "role's, unless its name is set) are placeholders too."
 )
 THUMBPRINT_NOTE = " The OIDC provider's thumbprint is read from the issuer's certificate chain at deploy time."
 
@@ -83,6 +84,15 @@ class RoleView:
         return str(self.component.inputs["role"])
 
     @property
+    def owner(self) -> str:
+        """The name of the PulumiCloudOidc component that holds the role."""
+        return (self.component.parent_urn or "").rpartition("::")[2]
+
+    def label(self, composed: bool) -> str:
+        """``<key> (account <account>)``, and the component's name where a program declares several."""
+        return f"{self.key} (account {self.account}){f' of {self.owner}' if composed else ''}"
+
+    @property
     def account(self) -> str:
         return str(self.component.inputs["account"])
 
@@ -112,6 +122,11 @@ class RoleView:
     def quota_key(self) -> str:
         """The config key of the quota the trust policy was checked against."""
         return str(self.component.inputs["trustPolicyMaxCharsKey"])
+
+
+def composed(roles: Sequence[RoleView]) -> bool:
+    """Whether the roles belong to more than one PulumiCloudOidc component (a composed program)."""
+    return len({view.owner for view in roles}) > 1
 
 
 def role_views(recording: offline.Recording) -> list[RoleView]:
@@ -217,6 +232,7 @@ def plan_report(evaluated: Evaluated) -> dict[str, Any]:
         accounts.append(
             {
                 "key": key,
+                "component": (owner or "").rpartition("::")[2],
                 "accountId": str(provider_component.inputs["arn"]).split(":")[4],
                 "oidcProvider": _provider_report(provider_component, recording),
                 "roles": [
@@ -288,8 +304,9 @@ def render_text(report: dict[str, Any]) -> str:
     ]
     lines.append("")
 
+    composed = len({account["component"] for account in report["accounts"]}) > 1
     for account in report["accounts"]:
-        lines += _account_text(account)
+        lines += _account_text(account, composed)
 
     outputs = dict(report["outputs"])
     if isinstance(outputs.get("trustPolicy"), str):
@@ -309,8 +326,9 @@ def _policy_note(policy: Any) -> str:
     return f"(the trust policy above, as {len(str(policy))} characters of compact JSON)"
 
 
-def _account_text(account: dict[str, Any]) -> list[str]:
-    lines = [f"Account {account['key']} ({account['accountId']})"]
+def _account_text(account: dict[str, Any], composed: bool) -> list[str]:
+    owner = f" of {account['component']}" if composed else ""
+    lines = [f"Account {account['key']} ({account['accountId']}){owner}"]
     provider = account["oidcProvider"]
     if provider["created"]:
         lines.append(f"  OIDC provider ({provider['name']}{', protected' if provider['protected'] else ''})")
@@ -461,9 +479,19 @@ def _timestamp(value: Any) -> str | None:
 
 
 def explain_report(
-    roles: Sequence[RoleView], token_claims: dict[str, Any], source: str, *, stack: str, decoded: bool
+    roles: Sequence[RoleView],
+    token_claims: dict[str, Any],
+    source: str,
+    *,
+    stack: str,
+    decoded: bool,
+    composed_program: bool = False,
 ) -> dict[str, Any]:
-    """Everything ``explain`` shows, as one JSON-ready document: the answer of each role."""
+    """Everything ``explain`` shows, as one JSON-ready document: the answer of each role.
+
+    ``composed_program``: the program declares several PulumiCloudOidc components, so each role is
+    named with its component's name too.
+    """
     exp = token_claims.get("exp")
     answers = []
     for view in roles:
@@ -475,7 +503,9 @@ def explain_report(
             {
                 "role": view.key,
                 "account": view.account,
-                "name": view.role.name,
+                "component": view.owner,
+                "label": view.label(composed_program),
+                "name": view.role.outputs.get("name"),
                 "decision": "ALLOW" if result.allowed else "DENY",
                 "matchedStatement": matched.sid if matched else None,
                 "statements": [
@@ -486,7 +516,11 @@ def explain_report(
                 "hints": list(result.hints),
             }
         )
-    admitted = [{"role": a["role"], "account": a["account"]} for a in answers if a["decision"] == "ALLOW"]
+    admitted = [
+        {"role": a["role"], "account": a["account"], "component": a["component"]}
+        for a in answers
+        if a["decision"] == "ALLOW"
+    ]
     return {
         "stack": stack,
         "token": {
@@ -517,7 +551,7 @@ def render_explanation(report: dict[str, Any]) -> str:
     lines += [*_pairs(rows), ""]
     admitted = bool(report["admittedBy"])
     for answer in report["roles"]:
-        policy = f"the trust policy of role {answer['role']} (account {answer['account']}) of stack {report['stack']}"
+        policy = f"the trust policy of role {answer['label']} of stack {report['stack']}"
         if answer["decision"] == "ALLOW":
             lines.append(f"ALLOW: statement {answer['matchedStatement']} of {policy} admits this token.")
             continue
@@ -533,11 +567,12 @@ def render_explanation(report: dict[str, Any]) -> str:
             lines += ["  Hints", *(f"    - {hint}" for hint in answer["hints"])]
         lines.append("")
     if len(report["roles"]) > 1:
-        names = ", ".join(f"{a['role']} (account {a['account']})" for a in report["admittedBy"])
+        labels = {(a["component"], a["role"]): a["label"] for a in report["roles"]}
+        names = ", ".join(labels[a["component"], a["role"]] for a in report["admittedBy"])
         others = [a for a in report["roles"] if a["decision"] != "ALLOW"]
         lines.append(f"Admitted by: {names or 'no role'}")
         if admitted and others:
-            lines.append("Not admitted by: " + ", ".join(f"{a['role']} (account {a['account']})" for a in others))
+            lines.append("Not admitted by: " + ", ".join(a["label"] for a in others))
     return "\n".join(line.rstrip() for line in lines).rstrip("\n") + "\n"
 
 
@@ -565,10 +600,13 @@ def explain_command(args: argparse.Namespace, stdin: TextIO) -> int:
         return EXIT_USAGE
     roles = evaluated.roles
     if args.role is not None:
-        roles = tuple(view for view in roles if view.key == args.role)
-        if not roles:
-            keys = ", ".join(sorted({view.key for view in evaluated.roles}))
-            print(f"error: --role {args.role}: no such role; the stack's roles are {keys}", file=sys.stderr)
+        roles = tuple(view for view in roles if args.role in {view.key, f"{view.owner}/{view.key}"})
+        known = sorted(
+            {f"{view.owner}/{view.key}" if composed(evaluated.roles) else view.key for view in evaluated.roles}
+        )
+        if len(roles) != 1:
+            why = "no such role" if not roles else "a role of several components: name it COMPONENT/KEY"
+            print(f"error: --role {args.role}: {why}; the stack's roles are {', '.join(known)}", file=sys.stderr)
             return EXIT_USAGE
     if args.aud is not None:
         issuer = args.iss or roles[0].issuer
@@ -582,7 +620,9 @@ def explain_command(args: argparse.Namespace, stdin: TextIO) -> int:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_USAGE
     stack = evaluated.config.stack
-    report = explain_report(roles, token_claims, source, stack=stack, decoded=args.aud is None)
+    report = explain_report(
+        roles, token_claims, source, stack=stack, decoded=args.aud is None, composed_program=composed(evaluated.roles)
+    )
     print(json.dumps(report, indent=2) if args.json else render_explanation(report), end="" if not args.json else "\n")
     return EXIT_OK if report["decision"] == "ALLOW" else EXIT_DENY
 

@@ -27,6 +27,7 @@ import pulumi_tls as tls
 
 from oidc import claims, esc, trust
 from oidc.settings import (
+    FORM_A_KEY,
     AccountSettings,
     ConfigError,
     ConfigIssue,
@@ -67,6 +68,16 @@ def aws_provider_of(opts: pulumi.ResourceOptions | None) -> pulumi.ProviderResou
     if isinstance(opts.provider, pulumi.ProviderResource):
         candidates.append(opts.provider)
     return next((p for p in candidates if p.package == "aws"), None)
+
+
+def component_name(name: str, key: str) -> str:
+    """The name of the OidcProvider of account ``key``, or of the OidcRole of role ``key``, in ``name``.
+
+    The key ``default`` (form A's one account and role) keeps release 0.1.0's names, whose children
+    were ``<name>-provider``, ``<name>-role``, ...: a form-A stack that becomes form B keeps its
+    provider and role by keeping them under that key.
+    """
+    return name if key == FORM_A_KEY else f"{name}-{key}"
 
 
 def _moved(old_parent: pulumi.Resource | None) -> list[pulumi.Input[str | pulumi.Alias]] | None:
@@ -322,12 +333,11 @@ class PulumiCloudOidc(pulumi.ComponentResource):
             raise ConfigError(issues)
 
         super().__init__(TYPE, name, None, opts)
-        moved_from = None if settings.by_roles else self
         self.providers: dict[str, OidcProvider] = {}
         for key, account in accounts.items():
             oidc = account.settings.oidc_provider
             self.providers[key] = OidcProvider(
-                f"{name}-{key}" if settings.by_roles else name,
+                component_name(name, key),
                 account=key,
                 issuer=settings.issuer,
                 arn=account.provider_arn,
@@ -335,14 +345,14 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 create=oidc.arn is None,
                 thumbprints=oidc.thumbprints,
                 protect=oidc.protect,
-                moved_from=moved_from,
+                moved_from=self if key == FORM_A_KEY else None,
                 opts=self._child_options(account.provider),
             )
         self.role_components: dict[str, OidcRole] = {}
         for key, checked in roles.items():
             account = accounts[checked.settings.account]
             self.role_components[key] = OidcRole(
-                f"{name}-{key}" if settings.by_roles else name,
+                component_name(name, key),
                 organization=settings.organization,
                 issuer=settings.issuer,
                 role=checked.settings,
@@ -352,7 +362,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 policy_arns=checked.policy_arns,
                 provider=self.providers[account.settings.key],
                 settings_prefix=name,
-                moved_from=moved_from,
+                moved_from=self if key == FORM_A_KEY else None,
                 opts=self._child_options(account.provider),
             )
         self._set_outputs(accounts, roles)
@@ -372,7 +382,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 partition = aws.get_partition(opts=invoke).partition
                 account_id = aws.get_caller_identity(opts=invoke).account_id
             except Exception as error:  # the AWS provider's own message says why (no credentials, denied)
-                issues.append(_issue(f"accounts.{account.key}" if settings.by_roles else "aws", _unreachable(error)))
+                issues.append(_issue(account.config_path.rstrip(".") or "aws", _unreachable(error)))
                 continue
             if account.id is not None and account_id != account.id:
                 issues.append(
@@ -398,6 +408,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 provider_arn = claims.provider_arn(partition, account_id, settings.issuer)
                 client_ids = provider_client_ids(settings.organization, account, roles, settings.by_roles)
             accounts[account.key] = _Account(account, partition, account_id, provider_arn, client_ids, provider)
+        issues.extend(_same_account_problems(settings, accounts))
         return accounts, issues
 
     def _set_outputs(self, accounts: Mapping[str, _Account], roles: Mapping[str, _Role]) -> None:
@@ -457,6 +468,26 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         self.stack_outputs = outputs
         """The stack outputs of this form (design sections 2 and 2b), by output name."""
         self.register_outputs(outputs)
+
+
+def _same_account_problems(settings: Settings, accounts: Mapping[str, _Account]) -> list[ConfigIssue]:
+    """Two account keys whose credentials reach the same AWS account, as only reading them can tell.
+
+    IAM holds one provider per issuer in an account, and role names are unique in it.
+    """
+    problems = []
+    first: dict[str, str] = {}
+    for key in sorted(accounts):
+        other = first.setdefault(accounts[key].account_id, key)
+        if other != key:
+            problems.append(
+                _issue(
+                    f"accounts.{key}",
+                    f"reaches account {accounts[key].account_id}, as accounts.{other} does: IAM holds one provider "
+                    f"per issuer and account, so list the account once and give its roles account: {other}",
+                )
+            )
+    return problems
 
 
 def _admissions(org: str, role: RoleSettings) -> list[trust.Admission]:

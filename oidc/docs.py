@@ -191,7 +191,7 @@ NESTED: Mapping[str, tuple[NestedKey, ...]] = {
         NestedKey(
             "id",
             "string",
-            "the account of `assumeRole.roleArn`, else none",
+            "the account of `assumeRole.roleArn` or of `oidcProvider.arn`, else none",
             "12-digit AWS account ID (quote it in YAML); when given, the run fails unless the credentials reach it",
         ),
         NestedKey(
@@ -211,7 +211,8 @@ NESTED: Mapping[str, tuple[NestedKey, ...]] = {
             "region",
             "string",
             "the stack's `aws:region`",
-            "region of this account's AWS provider (only with `assumeRole` or `profile`: the default AWS provider has `aws:region`)",
+            "region of this account's AWS provider (only with `assumeRole` or `profile`: the default AWS provider "
+            "has `aws:region`)",
         ),
         NestedKey(
             "oidcProvider",

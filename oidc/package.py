@@ -171,7 +171,7 @@ class Account(TypedDict, total=False):
     id: str
     (
         "12-digit AWS account ID (quote it in YAML); when given, the run fails unless the credentials reach it. "
-        "Default: the account of `assumeRole.roleArn`, else none."
+        "Default: the account of `assumeRole.roleArn` or of `oidcProvider.arn`, else none."
     )
     assume_role: AssumeRole
     """The role this account's AWS provider assumes with the stack's credentials (not with `profile`)."""
@@ -281,7 +281,10 @@ class PulumiCloudOidc(component.PulumiCloudOidc):
 
 def _data_keys(path: str) -> bool:
     """Whether the keys of the object at ``path`` are data (tag names, account and role keys), not argument names."""
-    return path in {"role.tags", "accounts", "roles"} or (path.startswith("roles.") and path.endswith(".tags"))
+    parts = path.split(".")
+    return path in {"role.tags", "accounts", "roles"} or (
+        len(parts) == 3 and parts[0] == "roles" and parts[2] == "tags"
+    )
 
 
 _PLAIN = (str, int, float, bool)

@@ -106,7 +106,7 @@ class AccountSettings:
 
     key: str = FORM_A_KEY
     id: str | None = None
-    """The account ID the credentials must reach; ``None`` when neither given nor implied by ``assume_role``."""
+    """The account ID the credentials must reach: given, or implied by ``assume_role`` or a reused provider."""
     assume_role: AssumeRole | None = None
     profile: str | None = None
     region: str | None = None
@@ -529,10 +529,20 @@ def _form_b(
         if isinstance(raw_accounts, dict)
         else set()
     )
-    roles = _roles(reader, _json(values, "roles", {}), explicit_accounts, account_keys)
-    if accounts is None or roles is None:
+    roles, complete = _roles(reader, _json(values, "roles", {}), explicit_accounts, account_keys)
+    # Judged on the roles that could be read, so that their conflicts show with the other errors.
+    _cross_role_rules(reader, roles)
+    if explicit_accounts:
+        raw_roles = _json(values, "roles", {})
+        claimed = (
+            {r["account"] for r in raw_roles.values() if isinstance(r, dict) and isinstance(r.get("account"), str)}
+            if isinstance(raw_roles, dict)
+            else set()
+        )
+        for key in sorted(account_keys - claimed):
+            reader.problem(f"accounts.{key}", f"holds no role; give a role account: {key}, or remove the account")
+    if accounts is None or not complete:
         return None, None
-    _cross_role_rules(reader, accounts, roles, explicit_accounts)
     return accounts, roles
 
 
@@ -614,10 +624,26 @@ def _accounts(reader: _Reader, value: Any, issuer: str | None) -> tuple[AccountS
         )
         if provider is None or max_chars is None:
             continue
+        implied = {
+            f"{path}.assumeRole.roleArn": assume_role.account_id if assume_role else None,
+            f"{path}.oidcProvider.arn": provider.arn.split(":")[4] if provider.arn else None,
+        }
+        if account_id is None and len({v for v in implied.values() if v}) > 1:
+            reader.problem(
+                f"{path}.oidcProvider.arn",
+                f"is a provider of account {implied[f'{path}.oidcProvider.arn']}, but assumeRole.roleArn reaches "
+                f"account {implied[f'{path}.assumeRole.roleArn']}; a role trusts a provider of its own account",
+            )
+        elif account_id is not None and implied[f"{path}.oidcProvider.arn"] not in {None, account_id}:
+            reader.problem(
+                f"{path}.oidcProvider.arn",
+                f"is a provider of account {implied[f'{path}.oidcProvider.arn']}, not of {account_id} (id); a role "
+                "trusts a provider of its own account",
+            )
         accounts.append(
             AccountSettings(
                 key=key,
-                id=account_id or (assume_role.account_id if assume_role else None),
+                id=account_id or next((v for v in implied.values() if v), None),
                 assume_role=assume_role,
                 profile=profile,
                 region=region,
@@ -660,7 +686,13 @@ def _assume_role(reader: _Reader, value: Any, path: str) -> AssumeRole | None:
     )
     session_name = None
     if "sessionName" in data:
-        session_name = reader.session_name(data["sessionName"], f"{path}.sessionName")
+        session_name = reader.string(
+            data["sessionName"],
+            f"{path}.sessionName",
+            re.compile(r"^[\w+=,.@-]{2,64}$", re.ASCII),
+            "expected an STS role session name: 2 to 64 of letters, digits and _+=,.@- (the admin stack's own "
+            "session: no Pulumi placeholders)",
+        )
     external_id = None
     if "externalId" in data:
         external_id = reader.string(
@@ -676,11 +708,14 @@ def _assume_role(reader: _Reader, value: Any, path: str) -> AssumeRole | None:
 
 def _roles(
     reader: _Reader, value: Any, explicit_accounts: bool, known_accounts: set[str]
-) -> tuple[RoleSettings, ...] | None:
-    """``roles``; ``known_accounts`` are the valid keys of ``accounts``, judged even if an account is not."""
+) -> tuple[tuple[RoleSettings, ...], bool]:
+    """The roles that could be read, and whether that is all of them, without an issue.
+
+    ``known_accounts`` are the valid keys of ``accounts``, judged even if an account is not.
+    """
     entries = _map(reader, value, "roles", "IAM roles")
     if entries is None:
-        return None
+        return (), False
     issues_before = len(reader.issues)
     roles = []
     for key in sorted(entries):
@@ -724,14 +759,10 @@ def _roles(
                 role, key=key, account=account, deployments=deployments, environments=environments, config_path=path
             )
         )
-    if len(reader.issues) > issues_before:
-        return None
-    return tuple(roles)
+    return tuple(roles), len(reader.issues) == issues_before
 
 
-def _cross_role_rules(
-    reader: _Reader, accounts: tuple[AccountSettings, ...], roles: tuple[RoleSettings, ...], explicit_accounts: bool
-) -> None:
+def _cross_role_rules(reader: _Reader, roles: tuple[RoleSettings, ...]) -> None:
     """Rules of form B that no single role can break alone."""
     _one_owner(
         reader,
@@ -757,13 +788,6 @@ def _cross_role_rules(
                 f"{other} names the same role in account {role.account} (IAM compares role names ignoring case); "
                 "give each role its own name",
             )
-    if explicit_accounts:
-        for account in accounts:
-            if not any(role.account == account.key for role in roles):
-                reader.problem(
-                    f"accounts.{account.key}",
-                    "holds no role; give a role account: " + account.key + ", or remove the account",
-                )
 
 
 def _one_owner(reader: _Reader, entries: Iterable[DeploymentStack | EscEnvironment], message: str) -> None:

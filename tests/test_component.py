@@ -650,3 +650,25 @@ def test_form_b_stack_outputs_map_roles_providers_stacks_and_environments() -> N
     assert outputs["roles"]["esc"]["account"] == "tools"
     assert outputs["deploymentStacks"] == {"acme/infra/prod": "deploy"}
     assert outputs["environments"] == {"acme/aws/dev": "esc"}
+
+
+def test_two_account_keys_whose_credentials_reach_one_account_fail_before_anything_is_declared() -> None:
+    recording = offline.Recording()
+    configured = by_roles(
+        {
+            "deploy": {"account": "main", "deployments": [{"project": "infra", "stack": "prod"}]},
+            "ops": {"account": "prod", "environments": [{"project": "aws", "name": "prod"}]},
+        },
+        accounts={
+            "main": {},
+            "prod": {"assumeRole": {"roleArn": f"arn:aws:iam::{offline.PLACEHOLDER_ACCOUNT}:role/Admin"}},
+        },
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        run_component(configured, recording=recording)
+
+    [issue] = raised.value.issues
+    assert issue.path == "accounts.prod"
+    assert f"reaches account {offline.PLACEHOLDER_ACCOUNT}, as accounts.main does" in issue.message
+    assert [r.type for r in recording.resources] == ["pulumi:providers:aws"]

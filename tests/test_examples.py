@@ -61,8 +61,8 @@ def test_two_roles_is_one_component_with_one_provider_and_two_roles_with_distinc
 
     [top] = [r for r in recording.resources if r.parent_urn is None]
     assert (top.type, top.name) == (component.TYPE, "pulumi-cloud")
-    assert sorted(r.name for r in recording.children(top)) == sorted(["pulumi-cloud-default", DEPLOY, PREVIEW])
-    assert [r.name for r in recording.of_type(component.PROVIDER_TYPE)] == ["pulumi-cloud-default"]
+    assert sorted(r.name for r in recording.children(top)) == sorted(["pulumi-cloud", DEPLOY, PREVIEW])
+    assert [r.name for r in recording.of_type(component.PROVIDER_TYPE)] == ["pulumi-cloud"]
     [provider] = recording.of_type(PROVIDER)
     assert provider.outputs["arn"] == PROVIDER_ARN
     roles = {r.name: r.inputs["name"] for r in recording.of_type(ROLE)}

@@ -65,7 +65,7 @@ def test_matrix_allowed_tokens_exit_0_naming_the_statement(
 
     assert code == 0
     assert report["decision"] == "ALLOW"
-    assert report["admittedBy"] == [{"role": "default", "account": "default"}]
+    assert report["admittedBy"] == [{"role": "default", "account": "default", "component": "pulumi-cloud"}]
     answer = only_role(report)
     assert answer["decision"] == "ALLOW"
     assert answer["matchedStatement"] == sid
@@ -425,7 +425,10 @@ def test_every_role_is_evaluated_and_the_admitting_roles_are_named(
     text_code, out, _ = explain(teams, "--aud", "contoso", "--sub", PROD_UPDATE, capsys=capsys)
 
     assert (code, text_code) == (0, 0)
-    assert report["admittedBy"] == [{"role": "deploy", "account": "default"}, {"role": "read", "account": "default"}]
+    assert report["admittedBy"] == [
+        {"role": "deploy", "account": "default", "component": "pulumi-cloud"},
+        {"role": "read", "account": "default", "component": "pulumi-cloud"},
+    ]
     assert [(a["role"], a["matchedStatement"]) for a in report["roles"]] == [
         ("deploy", "Deployments"),
         ("read", "DeploymentsPatterns"),
@@ -441,7 +444,7 @@ def test_a_token_one_role_admits_is_allowed_and_the_other_role_explains_its_deni
 
     assert code == 0
     assert report["decision"] == "ALLOW"
-    assert report["admittedBy"] == [{"role": "read", "account": "default"}]
+    assert report["admittedBy"] == [{"role": "read", "account": "default", "component": "pulumi-cloud"}]
     [deploy_role] = [a for a in report["roles"] if a["role"] == "deploy"]
     assert deploy_role["decision"] == "DENY"
     assert deploy_role["hints"] == [
@@ -464,7 +467,7 @@ def test_role_option_evaluates_only_that_role(teams: Path, capsys: pytest.Captur
     assert code == 0
     report = json.loads(out)
     assert [(a["role"], a["decision"]) for a in report["roles"]] == [("read", "ALLOW")]
-    assert report["admittedBy"] == [{"role": "read", "account": "default"}]
+    assert report["admittedBy"] == [{"role": "read", "account": "default", "component": "pulumi-cloud"}]
 
 
 def test_unknown_role_exits_2_naming_the_roles(teams: Path, capsys: pytest.CaptureFixture[str]) -> None:

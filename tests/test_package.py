@@ -447,6 +447,28 @@ def test_account_and_role_keys_are_kept_as_given() -> None:
     assert loaded.accounts[0].profile == "prod_eu"
 
 
+def test_a_role_keyed_tags_has_its_argument_names_turned_into_config_keys() -> None:
+    loaded = package.to_settings(
+        {
+            "organization": "acme",
+            "roles": {
+                "tags": {
+                    "policy_arns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+                    "tags": {"cost_center": "platform"},
+                    "deployments": [{"project": "infra", "stack": "prod"}],
+                }
+            },
+        }
+    )
+
+    [role] = loaded.roles
+    assert (role.key, role.policy_arns, dict(role.tags)) == (
+        "tags",
+        ("arn:aws:iam::aws:policy/ReadOnlyAccess",),
+        {"cost_center": "platform"},
+    )
+
+
 def _output_values(args: package.PulumiCloudOidcArgs, **mock_options: Any) -> tuple[dict[str, Any], offline.Recording]:
     seen: dict[str, Any] = {}
 

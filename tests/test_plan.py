@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from oidc import cli
+from oidc import cli, offline
 from tests.conftest import PROJECT_DIR, project_config
 
 ORG: dict[str, Any] = {
@@ -533,7 +533,7 @@ def test_explain_role_json_holds_only_that_role(capsys: pytest.CaptureFixture[st
     report = json.loads(out)
     assert code == cli.EXIT_OK
     assert [(r["role"], r["account"], r["decision"]) for r in report["roles"]] == [("readonly", "audit", "ALLOW")]
-    assert report["admittedBy"] == [{"role": "readonly", "account": "audit"}]
+    assert report["admittedBy"] == [{"role": "readonly", "account": "audit", "component": "pulumi-cloud"}]
 
 
 def test_explain_unknown_role_is_a_usage_error_naming_the_roles(capsys: pytest.CaptureFixture[str], org: Path) -> None:
@@ -586,3 +586,65 @@ def test_explain_of_every_role_says_which_roles_admit_the_token(
     shown = ", ".join(f"{a['role']} (account {a['account']})" for a in report["admittedBy"]) or "no role"
     assert shown == admitted_by
     assert report["decision"] == ("ALLOW" if exit_code == cli.EXIT_OK else "DENY")
+
+
+COMPOSED_PROGRAM = """
+from oidc.package import PulumiCloudOidc
+
+PulumiCloudOidc("team-a", {"organization": "acme", "deployments": [{"project": "a", "stack": "*"}]})
+PulumiCloudOidc(
+    "team-b",
+    {
+        "organization": "acme",
+        "oidc_provider": {"arn": "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"},
+        "deployments": [{"project": "b", "stack": "*"}],
+    },
+)
+"""
+
+
+@pytest.fixture
+def composed(tmp_path: Path) -> Path:
+    """Two PulumiCloudOidc components in one account: the first creates the provider, the second reuses it."""
+    directory = tmp_path / "composed"
+    directory.mkdir()
+    (directory / "Pulumi.yaml").write_text("name: composed\nruntime: python\n", encoding="utf-8")
+    (directory / "__main__.py").write_text(COMPOSED_PROGRAM, encoding="utf-8")
+    write_stack(directory, "dev", "config:\n  aws:region: us-west-2\n")
+    return directory
+
+
+def test_plan_of_a_composed_program_names_each_accounts_component(
+    capsys: pytest.CaptureFixture[str], composed: Path
+) -> None:
+    code, out, _ = plan(capsys, "--cwd", str(composed))
+
+    assert code == cli.EXIT_OK
+    assert [line for line in out.splitlines() if line.startswith("Account ")] == [
+        f"Account default ({offline.PLACEHOLDER_ACCOUNT}) of team-a",
+        f"Account default ({offline.PLACEHOLDER_ACCOUNT}) of team-b",
+    ]
+
+
+def test_explain_of_a_composed_program_names_the_component_of_each_role(
+    capsys: pytest.CaptureFixture[str], composed: Path
+) -> None:
+    sub = "pulumi:deploy:org:acme:project:a:stack:prod:operation:update:scope:write"
+
+    code = cli.main(["explain", "--cwd", str(composed), "--aud", "acme", "--sub", sub])
+    out = capsys.readouterr().out
+
+    assert code == cli.EXIT_OK
+    assert out.splitlines()[-2:] == [
+        "Admitted by: default (account default) of team-a",
+        "Not admitted by: default (account default) of team-b",
+    ]
+
+    code = cli.main(["explain", "--cwd", str(composed), "--role", "default", "--aud", "acme", "--sub", sub])
+    captured = capsys.readouterr()
+    assert code == cli.EXIT_USAGE
+    assert "name it COMPONENT/KEY; the stack's roles are team-a/default, team-b/default" in captured.err
+
+    code = cli.main(["explain", "--cwd", str(composed), "--role", "team-b/default", "--aud", "acme", "--sub", sub])
+    assert code == cli.EXIT_DENY
+    assert "role default (account default) of team-b of stack dev" in capsys.readouterr().out

@@ -747,7 +747,14 @@ def test_a_role_account_is_judged_even_when_another_account_is_invalid() -> None
         roles={"deploy": {**DEPLOY_ROLE, "account": "dev"}, "ops": {"environments": [DEV]}},
     )
 
-    assert {issue.path for issue in error.issues} == {"accounts.prod.id", "roles.deploy.account", "roles.ops.account"}
+    # No role names prod or stage, so both are reported as holding none, next to the roles' own errors.
+    assert {issue.path for issue in error.issues} == {
+        "accounts.prod.id",
+        "accounts.prod",
+        "accounts.stage",
+        "roles.deploy.account",
+        "roles.ops.account",
+    }
     assert "expected a key of accounts: prod, stage" in issue_at(error, "roles.deploy.account").message
     assert "one of: prod, stage" in issue_at(error, "roles.ops.account").message
 
@@ -979,3 +986,61 @@ def test_an_account_region_needs_a_provider_of_its_own() -> None:
     message = issue_at(error, "accounts.prod.region").message
     assert '"eu-west-1"' in message
     assert "default AWS provider, whose region is aws:region" in message
+
+
+def test_cross_role_conflicts_are_reported_with_another_roles_errors() -> None:
+    error = errors_b(
+        roles={
+            "deploy": {"name": "r", "deployments": [PROD]},
+            "ops": {"name": "R", "deployments": [PROD]},
+            "typo": {"environments": [{**DEV, "durration": "1h"}]},
+        }
+    )
+
+    assert {issue.path for issue in error.issues} == {
+        "roles.ops.deployments[0]",
+        "roles.ops.name",
+        "roles.typo.environments[0].durration",
+    }
+
+
+def test_an_account_claimed_by_a_role_with_a_bad_key_is_not_reported_empty() -> None:
+    error = errors_b(accounts={"main": {}}, roles={"Deploy": {**DEPLOY_ROLE, "account": "main"}})
+
+    assert [issue.path for issue in error.issues] == ["roles.Deploy"]
+
+
+def test_a_reused_provider_implies_the_account_id() -> None:
+    arn = f"arn:aws:iam::{STAGE_ID}:oidc-provider/api.pulumi.com/oidc"
+    settings = load_b(
+        accounts={"stage": {"profile": "stage", "oidcProvider": {"arn": arn}}},
+        roles={"deploy": {**DEPLOY_ROLE, "account": "stage"}},
+    )
+
+    assert settings.account("stage").id == STAGE_ID
+
+
+@pytest.mark.parametrize(
+    "account",
+    [
+        pytest.param({"id": "999999999999", "profile": "p"}, id="id"),
+        pytest.param({"assumeRole": {"roleArn": "arn:aws:iam::999999999999:role/Admin"}}, id="assumeRole"),
+    ],
+)
+def test_a_reused_provider_of_another_account_is_an_error(account: dict[str, Any]) -> None:
+    arn = f"arn:aws:iam::{STAGE_ID}:oidc-provider/api.pulumi.com/oidc"
+    error = errors_b(
+        accounts={"stage": {**account, "oidcProvider": {"arn": arn}}},
+        roles={"deploy": {**DEPLOY_ROLE, "account": "stage"}},
+    )
+
+    message = issue_at(error, "accounts.stage.oidcProvider.arn").message
+    assert f"a provider of account {STAGE_ID}" in message
+    assert "999999999999" in message
+
+
+def test_the_admin_stacks_own_session_name_takes_no_placeholders() -> None:
+    role = {"roleArn": f"arn:aws:iam::{STAGE_ID}:role/Admin", "sessionName": "admin-${stack.name}"}
+    error = errors_b(accounts={"stage": {"assumeRole": role}}, roles={"deploy": {**DEPLOY_ROLE, "account": "stage"}})
+
+    assert "no Pulumi placeholders" in issue_at(error, "accounts.stage.assumeRole.sessionName").message

@@ -65,3 +65,25 @@ def test_the_recorded_release_tree_holds_every_kind_of_child() -> None:
         "pulumiservice:index:DeploymentSettings",
         "pulumiservice:index:Environment",
     }
+
+
+def _form_b_of_the_release_config() -> dict[str, Any]:
+    """The same config in form B: its role under the key ``default``, its provider still top-level."""
+    values: dict[str, Any] = json.loads((DATA / "form_a_config.json").read_text(encoding="utf-8"))
+    role = {**values.pop("role"), "deployments": values.pop("deployments"), "environments": values.pop("environments")}
+    return {**values, "roles": {"default": role}}
+
+
+def test_turning_the_release_stack_into_roles_under_the_key_default_keeps_everything() -> None:
+    config = offline.StackConfig(
+        "pulumi-aws-oidc", "prod", PROJECT_DIR, project_config(_form_b_of_the_release_config()), ()
+    )
+    recording = offline.run_stack(
+        config, preview=False, certificates=certs.wire_certificates(certs.chain(1).leaf_first())
+    )
+    declared = _by_old_urn(recording)
+
+    assert sorted(set(_release_tree()) - set(declared)) == []
+    for urn, inputs in _release_tree().items():
+        if not declared[urn].type.startswith("pulumi-aws-oidc:"):
+            assert offline.plain(declared[urn].inputs) == inputs, urn
