@@ -3,10 +3,10 @@
 import pulumi
 
 from oidc.component import PulumiCloudOidc
-from oidc.settings import ConfigError, load_settings, read_pulumi_config
+from oidc.settings import ConfigError, load_settings, read_aws_region, read_pulumi_config
 
 try:
-    access = PulumiCloudOidc("pulumi-cloud", load_settings(read_pulumi_config()))
+    access = PulumiCloudOidc("pulumi-cloud", load_settings(read_pulumi_config(), aws_region=read_aws_region()))
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 

@@ -524,7 +524,7 @@ def _aws_provider(name: str, account: AccountSettings, opts: pulumi.ResourceOpti
         f"{name}-aws-{account.key}",
         assume_roles=assume_roles,
         profile=account.profile,
-        region=account.region or pulumi.Config("aws").get("region"),
+        region=account.region,
         allowed_account_ids=[account.id] if account.id else None,
         opts=pulumi.ResourceOptions(parent=opts.parent if opts else None),
     )

@@ -26,7 +26,7 @@ from pulumi.provider.experimental import component_provider_host
 from pulumi.provider.experimental.util import camel_case
 
 from oidc import component
-from oidc.settings import ConfigError, ConfigIssue, Settings, load_settings, raw_text
+from oidc.settings import ConfigError, ConfigIssue, Settings, load_settings, raw_text, read_aws_region
 
 __all__ = [
     "PACKAGE_NAME",
@@ -310,7 +310,7 @@ def to_settings(args: PulumiCloudOidcArgs | Mapping[str, Any]) -> Settings:
         raise ConfigError([ConfigIssue("args", f"got {type(args).__name__}; expected a dict of PulumiCloudOidcArgs")])
     raw = {key: raw_text(value) for key, value in config.items()}
     try:
-        settings = load_settings(raw)
+        settings = load_settings(raw, aws_region=read_aws_region())
     except ConfigError as error:
         reported = [issue.path for issue in issues]
         issues.extend(issue for issue in error.issues if not any(_within(issue.path, path) for path in reported))

@@ -402,13 +402,15 @@ def raw_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def load_settings(values: Mapping[str, str]) -> Settings:
+def load_settings(values: Mapping[str, str], *, aws_region: str | None = None) -> Settings:
     """Build :class:`Settings` from raw config ``values`` of the project namespace.
 
     ``values`` maps a key without its namespace (``deployments``) to the raw text Pulumi keeps
     for it: a plain string for string keys, JSON for objects, lists, numbers and booleans.
     Without ``roles`` this is form A (one role in one account); with ``roles`` (and optionally
-    ``accounts``), form B. Raises :class:`ConfigError` with every problem found.
+    ``accounts``), form B. ``aws_region`` is the stack's ``aws:region`` (:func:`read_aws_region`): the
+    region of the AWS provider of an account reached through ``assumeRole`` or ``profile`` that names
+    none. Raises :class:`ConfigError` with every problem found.
     """
     reader = _Reader()
     for key in sorted(values):
@@ -427,7 +429,7 @@ def load_settings(values: Mapping[str, str]) -> Settings:
     issuer = _issuer(reader, values.get("issuer"))
     by_roles = _given(values, "roles")
     if by_roles:
-        accounts, roles = _form_b(reader, values, issuer)
+        accounts, roles = _form_b(reader, values, issuer, aws_region)
     else:
         accounts, roles = _form_a(reader, values, issuer)
 
@@ -494,7 +496,7 @@ def _form_a(
 
 
 def _form_b(
-    reader: _Reader, values: Mapping[str, str], issuer: str | None
+    reader: _Reader, values: Mapping[str, str], issuer: str | None, aws_region: str | None
 ) -> tuple[tuple[AccountSettings, ...] | None, tuple[RoleSettings, ...] | None]:
     """Form B: ``roles`` (and ``accounts``), with the rules that hold across them."""
     for key in ("role", "deployments", "environments"):
@@ -514,7 +516,7 @@ def _form_b(
                     _json(values, key, None),
                     f"with accounts, each account has its own: move this to accounts.<key>.{key}",
                 )
-        accounts = _accounts(reader, _json(values, "accounts", {}), issuer)
+        accounts = _accounts(reader, _json(values, "accounts", {}), issuer, aws_region)
     else:
         provider = _oidc_provider(reader, _json(values, "oidcProvider", {}), "oidcProvider", issuer)
         max_chars = _max_chars(
@@ -570,7 +572,9 @@ ROLE_FIELDS = ("name", "path", "description", "policyArns", "permissionsBoundary
 ROLE_ENTRY_FIELDS = ("account", "deployments", "environments")
 
 
-def _accounts(reader: _Reader, value: Any, issuer: str | None) -> tuple[AccountSettings, ...] | None:
+def _accounts(
+    reader: _Reader, value: Any, issuer: str | None, aws_region: str | None
+) -> tuple[AccountSettings, ...] | None:
     entries = _map(reader, value, "accounts", "AWS accounts")
     if entries is None:
         return None
@@ -618,6 +622,8 @@ def _accounts(reader: _Reader, value: Any, issuer: str | None) -> tuple[AccountS
             region = reader.string(
                 data["region"], f"{path}.region", _REGION, "expected an AWS region such as us-west-2"
             )
+        elif "assumeRole" in data or "profile" in data:
+            region = aws_region
         provider = _oidc_provider(reader, data.get("oidcProvider", {}), f"{path}.oidcProvider", issuer)
         max_chars = _max_chars(
             reader, data.get("trustPolicyMaxChars", DEFAULT_TRUST_POLICY_MAX_CHARS), f"{path}.trustPolicyMaxChars"
@@ -1248,6 +1254,13 @@ def namespace_values(config: Mapping[str, Any], namespace: str) -> dict[str, str
         elif key in KEYS and scope not in OTHER_NAMESPACES:
             values[full_key] = text
     return values
+
+
+def read_aws_region() -> str | None:
+    """The running stack's ``aws:region``, the default region of the AWS providers this program declares."""
+    import pulumi  # noqa: PLC0415
+
+    return pulumi.Config("aws").get("region")
 
 
 def read_pulumi_config() -> dict[str, str]:

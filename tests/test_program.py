@@ -214,3 +214,25 @@ def test_invalid_roles_config_declares_nothing() -> None:
         raised.value
     )
     assert recording.resources == []
+
+
+def test_the_aws_provider_of_an_account_takes_its_region_or_the_stacks_aws_region() -> None:
+    values = {
+        "organization": "acme",
+        "accounts": {
+            "prod": {"assumeRole": {"roleArn": "arn:aws:iam::111111111111:role/Admin"}},
+            "eu": {"profile": "eu", "region": "eu-west-1"},
+        },
+        "roles": {
+            "deploy": {"account": "prod", "deployments": [{"project": "infra", "stack": "prod"}]},
+            "eu": {"account": "eu", "environments": [{"project": "aws", "name": "eu"}]},
+        },
+    }
+    config = offline.StackConfig(
+        "pulumi-aws-oidc", "test", PROJECT_DIR, {"aws:region": "us-east-2", **project_config(values)}, ()
+    )
+
+    recording = offline.run_stack(config)
+
+    regions = {r.name: r.inputs.get("region") for r in recording.of_type("pulumi:providers:aws")}
+    assert regions == {"pulumi-cloud-aws-prod": "us-east-2", "pulumi-cloud-aws-eu": "eu-west-1"}
