@@ -70,6 +70,8 @@ FORM_A_KEY = "default"
 _MAP_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/[\w+=,.@/-]+$", re.ASCII)
+_ADMIN_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$", re.ASCII)
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
 _PROFILE = re.compile(r"^[\w+=,.@:-]{1,128}$", re.ASCII)
 
 
@@ -695,7 +697,7 @@ def _assume_role(reader: _Reader, value: Any, path: str) -> AssumeRole | None:
         session_name = reader.string(
             data["sessionName"],
             f"{path}.sessionName",
-            re.compile(r"^[\w+=,.@-]{2,64}$", re.ASCII),
+            _ADMIN_SESSION_NAME,
             "expected an STS role session name: 2 to 64 of letters, digits and _+=,.@- (the admin stack's own "
             "session: no Pulumi placeholders)",
         )
@@ -704,7 +706,7 @@ def _assume_role(reader: _Reader, value: Any, path: str) -> AssumeRole | None:
         external_id = reader.string(
             data["externalId"],
             f"{path}.externalId",
-            re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII),
+            _EXTERNAL_ID,
             "expected an external ID: 2 to 1224 of letters, digits and _+=,.@:/-",
         )
     if role_arn is None:
