@@ -187,12 +187,11 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
         super().__init__(mocks)
         self.offline = mocks
         self.names: dict[str, str] = {}
-        self.chains: dict[str, str] = {}
         self.urns: dict[str, str] = {}
-        """Mock URN -> the type chain the engine gives the resource (the mock's own URNs keep only the last parent)."""
+        """Mock URN -> the resource's URN as the engine derives it (the mock's own URNs keep only the last parent)."""
 
     def _urn(self, parent: str, type_: str, name: str) -> str:
-        chain = f"{self.chains[parent]}${type_}" if parent in self.chains else type_
+        chain = f"{self.urns[parent].rpartition('::')[0]}${type_}" if parent in self.urns else type_
         return f"{chain}::{name}"
 
     def _aliases(self, request: Any) -> tuple[str, ...]:
@@ -211,7 +210,6 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
         if request.type != "pulumi:pulumi:Stack":
             self.names[response.urn] = request.name
             urn = self._urn(request.parent, request.type, request.name)
-            self.chains[response.urn] = urn.rpartition("::")[0]
             self.urns[response.urn] = urn
             self.offline.recording.resources.append(
                 RecordedResource(
