@@ -3,10 +3,11 @@
 import pulumi
 
 from oidc.component import PulumiCloudOidc
-from oidc.settings import ConfigError, load_settings, read_aws_region, read_pulumi_config
+from oidc.settings import ConfigError, load_settings, read_aws_region, read_pulumi_config, read_secret_keys
 
 try:
-    access = PulumiCloudOidc("pulumi-cloud", load_settings(read_pulumi_config(), aws_region=read_aws_region()))
+    settings = load_settings(read_pulumi_config(), aws_region=read_aws_region(), secret_keys=read_secret_keys())
+    access = PulumiCloudOidc("pulumi-cloud", settings)
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 

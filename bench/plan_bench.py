@@ -68,12 +68,13 @@ def _evaluate(entries: int) -> dict[str, Any]:
     import pulumi_aws  # noqa: PLC0415
     import pulumi_pulumiservice  # noqa: PLC0415
 
-    from oidc import cli, offline  # noqa: PLC0415
+    from oidc import cli, cloud, offline  # noqa: PLC0415
 
     _ = (pulumi_aws.iam.Role, pulumi_aws.Provider, pulumi_pulumiservice.DeploymentSettings)  # load lazy modules
     config = offline.StackConfig("pulumi-aws-oidc", "bench", PROJECT_DIR, organization(entries), ())
     start = time.perf_counter()
-    recording = offline.run_stack(config, preview=True)
+    with cloud.offline():
+        recording = offline.run_stack(config, preview=True)
     report = cli.plan_report(cli.Evaluated(config, recording, tuple(cli.role_views(recording))))
     cli.render_text(report)
     wall = time.perf_counter() - start
@@ -86,7 +87,7 @@ def _floor(resources: int) -> dict[str, Any]:
     import pulumi  # noqa: PLC0415
     import pulumi_pulumiservice  # noqa: PLC0415
 
-    from oidc import offline  # noqa: PLC0415
+    from oidc import cloud, offline  # noqa: PLC0415
 
     def program() -> None:
         for index in range(resources):
@@ -96,7 +97,8 @@ def _floor(resources: int) -> dict[str, Any]:
 
     _ = pulumi.Output  # the SDK is loaded before timing
     start = time.perf_counter()
-    offline.run_program(program, {}, preview=True)
+    with cloud.offline():
+        offline.run_program(program, {}, preview=True)
     wall = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"entries": "floor", "resources": resources, "wall": wall, "peakMiB": peak_kib / 1024}

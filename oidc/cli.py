@@ -1,4 +1,4 @@
-"""Command line: ``python -m oidc plan`` and ``python -m oidc explain``.
+"""Command line: ``python -m oidc plan``, ``python -m oidc explain`` and ``python -m oidc settings pull``.
 
 ``plan`` runs the real ``__main__.py`` under mocks with the config of ``Pulumi.<stack>.yaml``
 and prints what ``pulumi up`` would declare: the resources, the trust policy and its size
@@ -6,6 +6,10 @@ against the quota, the ESC definitions and the deployment settings' OIDC blocks.
 
 ``explain`` decodes an OIDC token (without verifying it) and says whether the trust policy
 of that same run admits it: the statement that does, or why each one does not.
+
+``settings pull`` reads a stack's deployment settings from Pulumi Cloud and prints the
+``deployments[]`` entry that keeps them, the commands that set the values the API does not
+return, and what no config can keep.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +29,8 @@ from typing import Any, TextIO
 import jwt
 import pulumi
 
-from oidc import component, explain, offline
-from oidc.settings import ConfigError, load_settings
+from oidc import cloud, component, explain, guard, offline
+from oidc.settings import ConfigError, hidden_settings, load_settings
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -48,7 +53,7 @@ AWS_OIDC_FIELDS = ("roleARN", "sessionName", "duration", "policyARNs")
 """``operationContext.oidc.aws`` as the service names its fields."""
 
 
-GIT_SOURCE_FIELDS = ("repoUrl", "branch", "repoDir")
+GIT_SOURCE_FIELDS = ("repoUrl", "branch", "commit", "repoDir")
 
 
 def _ordered(fields: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
@@ -60,6 +65,20 @@ def _source(git: dict[str, Any] | None) -> dict[str, Any] | None:
     if git is None:
         return None
     return {key: value for key, value in _ordered(git, GIT_SOURCE_FIELDS).items() if value is not None}
+
+
+_SHOWN_ELSEWHERE = ("organization", "project", "stack", "operationContext.oidc.", "sourceContext.git.repoUrl")
+
+
+def _other_settings(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings' inputs besides the stack, the OIDC block and the source's place: key path -> value."""
+    leaves = guard.config_leaves(offline.plain(dict(inputs)))
+    return {
+        path: value
+        for path, value in sorted(leaves.items())
+        if not any(path == shown or path.startswith(shown) for shown in _SHOWN_ELSEWHERE)
+        and path not in {"sourceContext.git.branch", "sourceContext.git.commit", "sourceContext.git.repoDir"}
+    }
 
 
 def _resource_order(resource: offline.RecordedResource) -> tuple[bool, str, str, str]:
@@ -171,6 +190,7 @@ def _role_report(view: RoleView) -> dict[str, Any]:
                 "stack": f"{r.inputs['organization']}/{r.inputs['project']}/{r.inputs['stack']}",
                 "oidc": _ordered(offline.plain(r.inputs["operationContext"]["oidc"]["aws"]), AWS_OIDC_FIELDS),
                 "source": _source(offline.plain(r.inputs.get("sourceContext", {}).get("git"))),
+                "settings": _other_settings(r.inputs),
             }
             for r in view.children
             if r.type == "pulumiservice:index:DeploymentSettings"
@@ -247,7 +267,9 @@ def plan_report(evaluated: Evaluated) -> dict[str, Any]:
         "stack": config.stack,
         "note": OFFLINE_NOTE + (THUMBPRINT_NOTE if unknown_thumbprints else ""),
         "config": {
-            key: offline.SECRET if key in secret else _sorted_keys(value)
+            key: offline.SECRET
+            if value == offline.SECRET_PLACEHOLDER and key in secret
+            else _sorted_keys(hidden_settings(key.partition(":")[2], value) if key in secret else value)
             for key, value in sorted(config.values.items())
         },
         "resources": [
@@ -363,9 +385,11 @@ def _role_text(role: dict[str, Any]) -> list[str]:
             source = item["source"]
             where = "(none: a source set elsewhere is removed)"
             if source:
-                where = f"{source['repoUrl']} branch {source['branch']}"
+                revision = f"branch {source['branch']}" if source.get("branch") else f"commit {source.get('commit')}"
+                where = f"{source.get('repoUrl', 'the repository of the VCS integration')} {revision}"
                 where += f" folder {source['repoDir']}" if source.get("repoDir") else ""
             rows = [(key, _show(value)) for key, value in item["oidc"].items()] + [("source", where)]
+            rows += [(key, _show(value)) for key, value in item["settings"].items()]
             lines += _pairs(rows, "        ")
     lines.append("    ESC environments")
     for environment in role["environments"] or [{"environment": "(none)", "yaml": ""}]:
@@ -408,10 +432,11 @@ def evaluate_stack(stack: str, directory: Path) -> Evaluated:
     """Read the stack's config and run the program offline; :class:`StackError` says what is wrong."""
     try:
         config = offline.read_stack_config(offline.find_project(directory), stack)
-        problems = [f"  - {key}: a secure value; it cannot be decrypted offline" for key in config.project_secrets]
+        problems = [f"  - {key}: a secure value; it cannot be decrypted offline" for key in config.undecryptable]
         if problems:
             raise StackError(f"Pulumi.{stack}.yaml: invalid config:\n" + "\n".join(problems))
-        recording = offline.run_stack(config, preview=True, **_default_account(config))
+        with cloud.offline():
+            recording = offline.run_stack(config, preview=True, **_default_account(config))
     except offline.StackFileError as error:
         raise StackError(f"error: {error}") from None
     except (ConfigError, pulumi.RunError) as error:
@@ -653,6 +678,26 @@ def parser() -> argparse.ArgumentParser:
     explain_parser.add_argument("--sub", help="evaluate this subject instead of a token (with --aud)")
     explain_parser.add_argument("--iss", help="with --aud/--sub: the issuer (default: the configured one)")
     explain_parser.add_argument("--role", metavar="KEY", help="evaluate only this role (default: every role)")
+    settings_parser = commands.add_parser("settings", help="a stack's deployment settings in Pulumi Cloud")
+    settings_commands = settings_parser.add_subparsers(dest="settings_command", required=True)
+    pull_parser = settings_commands.add_parser(
+        "pull",
+        help="print the deployments[] entry that keeps a stack's current settings",
+        description=(
+            "Read GET /api/stacks/ORG/PROJECT/STACK/deployments/settings with the token the pulumiservice provider "
+            "would use (PULUMI_ACCESS_TOKEN, else the Pulumi CLI's login; PULUMI_BACKEND_URL for another API) and "
+            "print the deployments[] entry that keeps those settings. Exit 0 printed, 1 Pulumi Cloud failed or "
+            "found no token, 2 bad usage."
+        ),
+    )
+    pull_parser.add_argument("stack", metavar="ORG/PROJECT/STACK", help="the stack whose settings to keep")
+    pull_parser.add_argument(
+        "--at",
+        default="deployments[0]",
+        metavar="KEY_PATH",
+        help="where the entry goes in the config, for the commands that set its secrets (default: deployments[0]; "
+        "e.g. roles.deploy.deployments[3])",
+    )
     return root
 
 
@@ -662,4 +707,45 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     if args.command == "plan":
         return plan(args.stack, args.json, args.cwd)
+    if args.command == "settings":
+        return settings_pull(args.stack, args.at)
     return explain_command(args, stdin or sys.stdin)
+
+
+_STACK_NAME = re.compile(r"^(?P<org>[^/\s]+)/(?P<project>[^/\s]+)/(?P<stack>[^/\s]+)$")
+_ENTRY_PATH = re.compile(r"^(?:roles\.[a-z0-9][a-z0-9-]*\.)?deployments\[\d+\]$")
+
+
+def settings_pull(stack: str, at: str) -> int:
+    """``settings pull``: print the entry that keeps ``stack``'s settings (``org/project/stack``)."""
+    match = _STACK_NAME.fullmatch(stack)
+    if match is None:
+        print(f"error: got {stack!r}; expected ORG/PROJECT/STACK, e.g. acme/infra/prod", file=sys.stderr)
+        return EXIT_USAGE
+    if not _ENTRY_PATH.fullmatch(at):
+        print(
+            f"error: --at got {at!r}; expected deployments[N] or roles.<key>.deployments[N]",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    credentials = cloud.find_credentials({}, os.environ)
+    if credentials is None:
+        print(
+            "error: no Pulumi Cloud token: run pulumi login, or set PULUMI_ACCESS_TOKEN "
+            "(and PULUMI_BACKEND_URL for a self-hosted Pulumi Cloud)",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    org, project, name = match["org"], match["project"], match["stack"]
+    try:
+        with cloud.PulumiCloud(credentials) as client:
+            body = client.deployment_settings(org, project, name)
+    except cloud.CloudError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    if body is None:
+        print(f"# {stack} has no deployment settings: an entry of project and stack keeps nothing more")
+        print(guard.dump([{"project": project, "stack": name}]), end="")
+        return EXIT_OK
+    print(guard.pulled_entry(project, name, guard.current_settings(body), at), end="")
+    return EXIT_OK

@@ -16,6 +16,7 @@ every resource: its children are declared inside the new components with aliases
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -25,7 +26,7 @@ import pulumi_aws as aws
 import pulumi_pulumiservice as pulumiservice
 import pulumi_tls as tls
 
-from oidc import claims, esc, trust
+from oidc import claims, cloud, esc, guard, trust
 from oidc.settings import (
     FORM_A_KEY,
     AccountSettings,
@@ -34,6 +35,7 @@ from oidc.settings import (
     DeploymentStack,
     EscEnvironment,
     RoleSettings,
+    Secret,
     Settings,
     provider_client_ids,
 )
@@ -233,15 +235,8 @@ class OidcRole(pulumi.ComponentResource):
     ) -> pulumiservice.DeploymentSettings:
         assert deployment.session is not None
         session = deployment.session
-        source = None
-        if deployment.source is not None:
-            source = pulumiservice.DeploymentSettingsSourceContextArgs(
-                git=pulumiservice.DeploymentSettingsGitSourceArgs(
-                    repo_url=deployment.source.repo_url,
-                    branch=deployment.source.branch,
-                    repo_dir=deployment.source.repo_dir,
-                )
-            )
+        declared = _inputs(deployment.declared_settings())
+        context = declared.pop("operation_context", {})
         resource = pulumiservice.DeploymentSettings(
             name,
             organization=org,
@@ -255,16 +250,24 @@ class OidcRole(pulumi.ComponentResource):
                         duration=session.duration,
                         policy_arns=list(session.policy_arns) or None,
                     )
-                )
+                ),
+                environment_variables=context.get("environment_variables"),
+                options=context.get("options"),
+                pre_run_commands=context.get("pre_run_commands"),
             ),
-            source_context=source,
+            source_context=declared.get("source_context"),
+            agent_pool_id=declared.get("agent_pool_id"),
+            cache_options=declared.get("cache_options"),
+            executor_context=declared.get("executor_context"),
+            github=declared.get("github"),
+            vcs=declared.get("vcs"),
             opts=opts,
         )
-        if source is None:
+        if "shell" in deployment.settings.get("operationContext", {}).get("options", {}):
             pulumi.log.warn(
-                f"deployment settings of {org}/{deployment.identity} have no source: this resource owns all "
-                f"of the stack's deployment settings, so a source set elsewhere is removed. Set "
-                f"{deployment.path}.source, or manageSettings: false to only trust the stack",
+                f"{deployment.path}.settings.operationContext.options.shell is not sent: pulumiservice's "
+                "DeploymentSettings reads it under the key Shell, so the stack keeps the service's default shell. "
+                "Run the commands through that shell, or set the shell in the console after each update",
                 resource=resource,
             )
         return resource
@@ -319,6 +322,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         every problem, with nothing declared but the AWS providers those reads went through.
         """
         self.settings = settings
+        self._guard(name, settings, opts)
         accounts, issues = self._read_accounts(name, settings, opts)
         roles: dict[str, _Role] = {}
         for role in settings.roles:
@@ -366,6 +370,37 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 opts=self._child_options(account.provider),
             )
         self._set_outputs(accounts, roles)
+
+    @staticmethod
+    def _guard(name: str, settings: Settings, opts: pulumi.ResourceOptions | None) -> None:
+        """Read what exists in Pulumi Cloud, and raise :class:`ConfigError` if the writes would erase any of it."""
+        stacks = [f"{settings.organization}/{d.identity}" for r in settings.roles for d in r.managed_stacks]
+        environments = [f"{settings.organization}/{e.identity}" for r in settings.roles for e in r.defined_environments]
+        if not stacks and not environments:
+            return
+        credentials = cloud.read_credentials()
+        if credentials is None:
+            pulumi.log.warn(guard.unguarded_warning(stacks, environments, offline=cloud.is_offline()))
+            return
+        # The engine names the admin stack's organization; where it does not, it is the organization configured.
+        admin_org = pulumi.get_organization() or settings.organization
+        admin = guard.AdminStack(admin_org, pulumi.get_project(), pulumi.get_stack())
+        nested = opts is not None and opts.parent is not None
+
+        def adopt(role: RoleSettings, environment: EscEnvironment) -> str:
+            parent = component_name(name, role.key)
+            urn = None if nested else f"urn:pulumi:{admin.stack}::{admin.project}::{TYPE}${ROLE_TYPE}::{parent}"
+            return guard.environment_import(
+                environment, settings.organization, f"{name}-env-{environment.identity}", parent, urn
+            )
+
+        try:
+            with cloud.PulumiCloud(credentials) as client:
+                issues = guard.guard(settings, client, admin, adopt)
+        except cloud.CloudError as error:
+            raise ConfigError([ConfigIssue("pulumi cloud", f"{error}; nothing was declared")]) from None
+        if issues:
+            raise ConfigError(issues)
 
     def _child_options(self, provider: pulumi.ProviderResource | None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, providers={"aws": provider} if provider else None)
@@ -488,6 +523,25 @@ def _same_account_problems(settings: Settings, accounts: Mapping[str, _Account])
                 )
             )
     return problems
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), key)
+
+
+def _inputs(value: Any, *, keep_keys: bool = False) -> Any:
+    """Declared settings as the resource's inputs: snake_case keys (but of environment variables), secrets
+    as Pulumi secrets."""
+    if isinstance(value, Secret):
+        return pulumi.Output.secret(value.value)
+    if isinstance(value, Mapping):
+        return {
+            (key if keep_keys else _snake(key)): _inputs(item, keep_keys=key == "environmentVariables")
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_inputs(item) for item in value]
+    return value
 
 
 def _admissions(org: str, role: RoleSettings) -> list[trust.Admission]:

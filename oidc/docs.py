@@ -38,6 +38,7 @@ from oidc.settings import (
     MAX_SESSION_POLICIES,
     MAX_THUMBPRINTS,
     MAX_TRUST_POLICY_CHARS,
+    VCS_PROVIDERS,
 )
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -74,6 +75,8 @@ class NestedKey:
 
 
 _ONE_HOUR = f"`{DEFAULT_DURATION}`"
+_SERVICE = "the service's"
+_CREDENTIAL = "from secure config only: `pulumi config set --secret --path '<key path>' <value>`"
 _SESSION_DURATION = NestedKey(
     "duration",
     "duration",
@@ -166,7 +169,107 @@ NESTED: Mapping[str, tuple[NestedKey, ...]] = {
         ),
         _SESSION_DURATION,
         _SESSION_POLICIES,
-        NestedKey("source", "object", "none", "the git source of the stack's `DeploymentSettings`"),
+        NestedKey(
+            "source",
+            "object",
+            "none",
+            "the git source of the stack's `DeploymentSettings`: the short form of `settings.sourceContext.git`",
+        ),
+        NestedKey(
+            "settings",
+            "object",
+            "`{}`",
+            "every other input of the stack's `DeploymentSettings`, named as the resource names them; "
+            "`python -m oidc settings pull` prints what keeps a stack's current settings",
+        ),
+        NestedKey(
+            "replaceSettings",
+            "bool",
+            "`false`",
+            "write the settings even where that erases what the stack has now and the entry does not declare",
+        ),
+    ),
+    "deployments[].settings": (
+        NestedKey("agentPoolId", "string", _SERVICE, "ID of the agent pool that runs the stack's deployments"),
+        NestedKey("cacheOptions", "object", _SERVICE, "dependency caching"),
+        NestedKey("executorContext", "object", _SERVICE, "the image the deployments run in"),
+        NestedKey("github", "object", _SERVICE, "the GitHub integration (push-to-deploy, pull-request previews)"),
+        NestedKey("vcs", "object", _SERVICE, "a VCS integration: the newer form of `github`, for any provider"),
+        NestedKey(
+            "operationContext",
+            "object",
+            _SERVICE,
+            "environment variables, options and pre-run commands (its `oidc` is this program's own)",
+        ),
+        NestedKey("sourceContext", "object", _SERVICE, "the git source, in full (instead of `source`)"),
+    ),
+    "deployments[].settings.cacheOptions": (NestedKey("enable", "bool", "required", "cache dependencies"),),
+    "deployments[].settings.executorContext": (
+        NestedKey("executorImage", "string", "required", "image reference, e.g. `pulumi/pulumi:latest`"),
+        NestedKey("credentials", "object", "none", "registry credentials for the image"),
+    ),
+    "deployments[].settings.executorContext.credentials": (
+        NestedKey("username", "string", "required", "registry user (secret when set with `--secret`)"),
+        NestedKey("password", "string", "required", _CREDENTIAL),
+    ),
+    "deployments[].settings.github": (
+        NestedKey("repository", "string", _SERVICE, "`owner/repo`"),
+        NestedKey("deployCommits", "bool", _SERVICE, "run `pulumi up` on each push to the branch"),
+        NestedKey("previewPullRequests", "bool", _SERVICE, "run `pulumi preview` on pull requests"),
+        NestedKey("pullRequestTemplate", "bool", _SERVICE, "use the pull-request template for review stacks"),
+        NestedKey("paths", "list of strings", _SERVICE, "paths whose changes trigger deployments"),
+    ),
+    "deployments[].settings.vcs": (
+        NestedKey("provider", "string", "required", "one of " + ", ".join(f"`{p}`" for p in VCS_PROVIDERS)),
+        NestedKey("repository", "string", _SERVICE, "the repository, as the provider names it"),
+        NestedKey("deployCommits", "bool", _SERVICE, "run `pulumi up` on each push to the branch"),
+        NestedKey("previewPullRequests", "bool", _SERVICE, "run `pulumi preview` on pull requests"),
+        NestedKey("pullRequestTemplate", "bool", _SERVICE, "use the pull-request template for review stacks"),
+        NestedKey("paths", "list of strings", _SERVICE, "paths whose changes trigger deployments"),
+        NestedKey("installationId", "string", _SERVICE, "the integration, where the organization has several"),
+        NestedKey("deployPullRequest", "int", _SERVICE, "deploy this pull request"),
+    ),
+    "deployments[].settings.operationContext": (
+        NestedKey(
+            "environmentVariables",
+            "map",
+            _SERVICE,
+            "variables of the deployment; all secret when the config key holding them is (any value set with "
+            "`pulumi config set --secret --path`)",
+        ),
+        NestedKey("options", "object", _SERVICE, "options of the operation"),
+        NestedKey("preRunCommands", "list of strings", _SERVICE, "commands run before Pulumi"),
+    ),
+    "deployments[].settings.operationContext.options": (
+        NestedKey("deleteAfterDestroy", "bool", _SERVICE, "delete the stack after `pulumi destroy`"),
+        NestedKey(
+            "shell",
+            "string",
+            _SERVICE,
+            "never sent: the provider reads it under the key `Shell` (see Adopting stacks that already have settings)",
+        ),
+        NestedKey("skipInstallDependencies", "bool", _SERVICE, "skip installing the program's dependencies"),
+        NestedKey("skipIntermediateDeployments", "bool", _SERVICE, "skip queued deployments but the newest"),
+    ),
+    "deployments[].settings.sourceContext": (NestedKey("git", "object", "required", "the git source"),),
+    "deployments[].settings.sourceContext.git": (
+        NestedKey("repoUrl", "string", "none", "URL of the repository (not with a `github` integration)"),
+        NestedKey("branch", "string", "none", "branch to deploy; exactly one of `branch` and `commit`"),
+        NestedKey("commit", "string", "none", "commit to deploy"),
+        NestedKey("repoDir", "string", "the repository's root", "the project's folder in the repository"),
+        NestedKey("gitAuth", "object", "none", "credentials for the repository: one of its keys"),
+    ),
+    "deployments[].settings.sourceContext.git.gitAuth": (
+        NestedKey("basicAuth", "object", "none", "user name and password"),
+        NestedKey("sshAuth", "object", "none", "SSH private key"),
+    ),
+    "deployments[].settings.sourceContext.git.gitAuth.basicAuth": (
+        NestedKey("username", "string", "required", "user (secret when set with `--secret`)"),
+        NestedKey("password", "string", "required", _CREDENTIAL),
+    ),
+    "deployments[].settings.sourceContext.git.gitAuth.sshAuth": (
+        NestedKey("sshPrivateKey", "string", "required", _CREDENTIAL),
+        NestedKey("password", "string", "none", "passphrase of the key, from secure config as the key is"),
     ),
     "deployments[].source": (
         NestedKey("repoUrl", "string", "required", "URL of the git repository"),
@@ -286,6 +389,19 @@ ARGUMENT_TYPES: Mapping[str, tuple[str, str]] = {
     "role": ("Role", "The IAM role Pulumi Cloud assumes."),
     "deployments[]": ("Deployment", "A Pulumi Deployments stack, or a pattern of stacks, that the role trusts."),
     "deployments[].source": ("GitSource", "The git source of a stack's deployment settings."),
+    "deployments[].settings": ("StackSettings", "The other inputs of a stack's deployment settings."),
+    "deployments[].settings.cacheOptions": ("CacheOptions", "Dependency caching of a stack's deployments."),
+    "deployments[].settings.executorContext": ("ExecutorContext", "The image a stack's deployments run in."),
+    "deployments[].settings.executorContext.credentials": ("ExecutorCredentials", "Registry credentials."),
+    "deployments[].settings.github": ("GithubSettings", "A stack's GitHub integration."),
+    "deployments[].settings.vcs": ("VcsSettings", "A stack's VCS integration."),
+    "deployments[].settings.operationContext": ("OperationContext", "What a stack's deployments run with."),
+    "deployments[].settings.operationContext.options": ("OperationOptions", "Options of a deployment."),
+    "deployments[].settings.sourceContext": ("SourceContext", "Where a stack's program comes from."),
+    "deployments[].settings.sourceContext.git": ("GitSourceContext", "A git source, in full."),
+    "deployments[].settings.sourceContext.git.gitAuth": ("GitAuth", "Credentials for a git repository."),
+    "deployments[].settings.sourceContext.git.gitAuth.basicAuth": ("BasicAuth", "A user name and password."),
+    "deployments[].settings.sourceContext.git.gitAuth.sshAuth": ("SshAuth", "An SSH private key."),
     "environments[]": ("Environment", "A Pulumi ESC environment, or a pattern of environments, that the role trusts."),
     "accounts.<key>": ("Account", "An AWS account the component reaches, and the issuer's OIDC provider in it."),
     "accounts.<key>.assumeRole": ("AssumeRole", "The role the admin stack's AWS provider assumes to reach an account."),

@@ -25,6 +25,7 @@ import yaml
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import resource as runtime_resource
+from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
@@ -37,6 +38,8 @@ PLACEHOLDER_ACCOUNT = "123456789012"
 CERTIFICATE_TOKEN = "tls:index/getCertificate:getCertificate"
 SECRET = "[secret]"
 """How a secure value is shown."""
+_SIG = rpc._special_sig_key
+_SETTINGS_VALUE = re.compile(r"deployments\[\d+\]\.settings\.")
 SECRET_PLACEHOLDER = "secret"
 """What the program reads for a secure value it cannot decrypt offline: plain letters, valid wherever text is."""
 
@@ -170,6 +173,27 @@ class OfflineMocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", inputs
 
 
+def _hide_secret_inputs(value: Any) -> None:
+    """Replace each secret input, at any depth, by :data:`SECRET` before the mocks and the recording see it.
+
+    ``value`` is a protobuf ``Struct`` or ``ListValue`` of the request. The SDK sends each secret as a marked
+    object; deserialised, its secrecy moves up to the object holding it, with the plain value inside.
+    Replaced here, at the leaf, no recording or plan ever holds a secret.
+    """
+    is_struct = hasattr(value, "fields")
+    children = value.fields if is_struct else value.values
+    for key, item in list(children.items() if is_struct else enumerate(children)):
+        kind = item.WhichOneof("kind")
+        if kind == "struct_value":
+            fields = item.struct_value.fields
+            if _SIG in fields and fields[_SIG].string_value == rpc._special_secret_sig:
+                children[key].string_value = SECRET
+            else:
+                _hide_secret_inputs(item.struct_value)
+        elif kind == "list_value":
+            _hide_secret_inputs(item.list_value)
+
+
 def _json_input(value: Any) -> Any:
     """A provider's nested input, which the SDK sends as JSON text."""
     if isinstance(value, str):
@@ -206,6 +230,7 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
         return tuple(sorted(found))
 
     def RegisterResource(self, request: Any) -> Any:
+        _hide_secret_inputs(request.object)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.names[response.urn] = request.name
@@ -343,6 +368,27 @@ class StackConfig:
         """Keys of the project namespace that hold a ``secure:`` value, at any depth: the program reads them."""
         return [key for key in self.secret_keys if key.startswith(f"{self.project}:")]
 
+    @property
+    def undecryptable(self) -> list[str]:
+        """Keys of the project namespace whose whole value is ``secure:``: offline, the program cannot read them.
+
+        A ``secure:`` value in ``deployments[].settings`` (a credential, an environment variable) reads as
+        :data:`SECRET`, which the program keeps secret as it would the real value.
+        """
+
+        def readable(value: Any, path: str) -> bool:
+            if isinstance(value, dict):
+                return all(readable(item, f"{path}.{key}") for key, item in value.items())
+            if isinstance(value, list):
+                return all(readable(item, f"{path}[{index}]") for index, item in enumerate(value))
+            return value != SECRET or bool(_SETTINGS_VALUE.search(path))
+
+        return [
+            key
+            for key in self.project_secrets
+            if self.values.get(key) == SECRET_PLACEHOLDER or not readable(self.values.get(key), key.partition(":")[2])
+        ]
+
 
 def find_project(start: Path) -> Path:
     """The nearest directory at or above ``start`` that holds ``Pulumi.yaml``."""
@@ -385,15 +431,16 @@ def _config_section(document: dict[str, Any], path: Path) -> dict[str, Any]:
     return section
 
 
-def _hide_secrets(value: Any) -> tuple[Any, bool]:
-    """``value`` with every ``{secure: ...}`` (at any depth) replaced by the placeholder; whether any was."""
+def _hide_secrets(value: Any, *, nested: bool = False) -> tuple[Any, bool]:
+    """``value`` with every ``{secure: ...}`` replaced by a placeholder (:data:`SECRET_PLACEHOLDER` for a whole
+    value, :data:`SECRET` inside an object or list); whether any was."""
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return SECRET_PLACEHOLDER, True
-        pairs = {key: _hide_secrets(item) for key, item in value.items()}
+            return (SECRET if nested else SECRET_PLACEHOLDER), True
+        pairs = {key: _hide_secrets(item, nested=True) for key, item in value.items()}
         return {key: item for key, (item, _) in pairs.items()}, any(hidden for _, hidden in pairs.values())
     if isinstance(value, list):
-        items = [_hide_secrets(item) for item in value]
+        items = [_hide_secrets(item, nested=True) for item in value]
         return [item for item, _ in items], any(hidden for _, hidden in items)
     return value, False
 

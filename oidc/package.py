@@ -107,6 +107,165 @@ class GitSource(TypedDict):
     """The project's folder in the repository. Default: the repository's root."""
 
 
+class CacheOptions(TypedDict):
+    """Dependency caching of a stack's deployments."""
+
+    enable: bool
+    """Cache dependencies. Required."""
+
+
+class ExecutorCredentials(TypedDict):
+    """Registry credentials."""
+
+    username: str
+    """Registry user (secret when set with `--secret`). Required."""
+    password: str
+    """From secure config only: `pulumi config set --secret --path '<key path>' <value>`. Required."""
+
+
+class ExecutorContext(TypedDict):
+    """The image a stack's deployments run in."""
+
+    executor_image: str
+    """Image reference, e.g. `pulumi/pulumi:latest`. Required."""
+    credentials: NotRequired[ExecutorCredentials]
+    """Registry credentials for the image."""
+
+
+class GithubSettings(TypedDict, total=False):
+    """A stack's GitHub integration."""
+
+    repository: str
+    """`owner/repo`. Default: the service's."""
+    deploy_commits: bool
+    """Run `pulumi up` on each push to the branch. Default: the service's."""
+    preview_pull_requests: bool
+    """Run `pulumi preview` on pull requests. Default: the service's."""
+    pull_request_template: bool
+    """Use the pull-request template for review stacks. Default: the service's."""
+    paths: list[str]
+    """Paths whose changes trigger deployments. Default: the service's."""
+
+
+class VcsSettings(TypedDict):
+    """A stack's VCS integration."""
+
+    provider: str
+    """One of `github`, `gitlab`, `bitbucket`, `azure_devops`, `custom`. Required."""
+    repository: NotRequired[str]
+    """The repository, as the provider names it. Default: the service's."""
+    deploy_commits: NotRequired[bool]
+    """Run `pulumi up` on each push to the branch. Default: the service's."""
+    preview_pull_requests: NotRequired[bool]
+    """Run `pulumi preview` on pull requests. Default: the service's."""
+    pull_request_template: NotRequired[bool]
+    """Use the pull-request template for review stacks. Default: the service's."""
+    paths: NotRequired[list[str]]
+    """Paths whose changes trigger deployments. Default: the service's."""
+    installation_id: NotRequired[str]
+    """The integration, where the organization has several. Default: the service's."""
+    deploy_pull_request: NotRequired[int]
+    """Deploy this pull request. Default: the service's."""
+
+
+class OperationOptions(TypedDict, total=False):
+    """Options of a deployment."""
+
+    delete_after_destroy: bool
+    """Delete the stack after `pulumi destroy`. Default: the service's."""
+    shell: str
+    (
+        "Never sent: the provider reads it under the key `Shell` (see Adopting stacks that already have settings). "
+        "Default: the service's."
+    )
+    skip_install_dependencies: bool
+    """Skip installing the program's dependencies. Default: the service's."""
+    skip_intermediate_deployments: bool
+    """Skip queued deployments but the newest. Default: the service's."""
+
+
+class OperationContext(TypedDict, total=False):
+    """What a stack's deployments run with."""
+
+    environment_variables: dict[str, str]
+    (
+        "Variables of the deployment; all secret when the config key holding them is (any value set with `pulumi "
+        "config set --secret --path`). Default: the service's."
+    )
+    options: OperationOptions
+    """Options of the operation. Default: the service's."""
+    pre_run_commands: list[str]
+    """Commands run before Pulumi. Default: the service's."""
+
+
+class BasicAuth(TypedDict):
+    """A user name and password."""
+
+    username: str
+    """User (secret when set with `--secret`). Required."""
+    password: str
+    """From secure config only: `pulumi config set --secret --path '<key path>' <value>`. Required."""
+
+
+class SshAuth(TypedDict):
+    """An SSH private key."""
+
+    ssh_private_key: str
+    """From secure config only: `pulumi config set --secret --path '<key path>' <value>`. Required."""
+    password: NotRequired[str]
+    """Passphrase of the key, from secure config as the key is."""
+
+
+class GitAuth(TypedDict, total=False):
+    """Credentials for a git repository."""
+
+    basic_auth: BasicAuth
+    """User name and password."""
+    ssh_auth: SshAuth
+    """SSH private key."""
+
+
+class GitSourceContext(TypedDict, total=False):
+    """A git source, in full."""
+
+    repo_url: str
+    """URL of the repository (not with a `github` integration)."""
+    branch: str
+    """Branch to deploy; exactly one of `branch` and `commit`."""
+    commit: str
+    """Commit to deploy."""
+    repo_dir: str
+    """The project's folder in the repository. Default: the repository's root."""
+    git_auth: GitAuth
+    """Credentials for the repository: one of its keys."""
+
+
+class SourceContext(TypedDict):
+    """Where a stack's program comes from."""
+
+    git: GitSourceContext
+    """The git source. Required."""
+
+
+class StackSettings(TypedDict, total=False):
+    """The other inputs of a stack's deployment settings."""
+
+    agent_pool_id: str
+    """ID of the agent pool that runs the stack's deployments. Default: the service's."""
+    cache_options: CacheOptions
+    """Dependency caching. Default: the service's."""
+    executor_context: ExecutorContext
+    """The image the deployments run in. Default: the service's."""
+    github: GithubSettings
+    """The GitHub integration (push-to-deploy, pull-request previews). Default: the service's."""
+    vcs: VcsSettings
+    """A VCS integration: the newer form of `github`, for any provider. Default: the service's."""
+    operation_context: OperationContext
+    "Environment variables, options and pre-run commands (its `oidc` is this program's own). Default: the service's."
+    source_context: SourceContext
+    """The git source, in full (instead of `source`). Default: the service's."""
+
+
 class Deployment(TypedDict):
     """A Pulumi Deployments stack, or a pattern of stacks, that the role trusts."""
 
@@ -131,7 +290,17 @@ class Deployment(TypedDict):
     policy_arns: NotRequired[list[str]]
     """Session policies (at most 10). Default: `[]`."""
     source: NotRequired[GitSource]
-    """The git source of the stack's `DeploymentSettings`."""
+    """The git source of the stack's `DeploymentSettings`: the short form of `settings.sourceContext.git`."""
+    settings: NotRequired[StackSettings]
+    (
+        "Every other input of the stack's `DeploymentSettings`, named as the resource names them; `python -m oidc "
+        "settings pull` prints what keeps a stack's current settings. Default: `{}`."
+    )
+    replace_settings: NotRequired[bool]
+    (
+        "Write the settings even where that erases what the stack has now and the entry does not declare. Default: "
+        "`false`."
+    )
 
 
 class Environment(TypedDict):
@@ -280,10 +449,13 @@ class PulumiCloudOidc(component.PulumiCloudOidc):
 
 
 def _data_keys(path: str) -> bool:
-    """Whether the keys of the object at ``path`` are data (tag names, account and role keys), not argument names."""
+    """Whether the keys of the object at ``path`` are data (tag names, account and role keys, environment
+    variables), not argument names."""
     parts = path.split(".")
-    return path in {"role.tags", "accounts", "roles"} or (
-        len(parts) == 3 and parts[0] == "roles" and parts[2] == "tags"
+    return (
+        path in {"role.tags", "accounts", "roles"}
+        or (len(parts) == 3 and parts[0] == "roles" and parts[2] == "tags")
+        or path.endswith(".operationContext.environmentVariables")
     )
 
 
@@ -300,7 +472,8 @@ def to_settings(args: PulumiCloudOidcArgs | Mapping[str, Any]) -> Settings:
     config (JSON for anything but a string), so every check and message is the loader's own; key paths
     in errors are camelCase (``role.maxSessionDuration``). Values must be plain data: an ``Output``
     (a value another resource computes, or a secret) is an error at its key path, since the component
-    validates its inputs and renders the trust policy before it declares anything.
+    validates its inputs and renders the trust policy before it declares anything. The credentials and
+    environment variables of ``deployments[].settings`` are sent as secrets.
 
     Raises :class:`~oidc.settings.ConfigError` listing every problem.
     """
@@ -310,7 +483,8 @@ def to_settings(args: PulumiCloudOidcArgs | Mapping[str, Any]) -> Settings:
         raise ConfigError([ConfigIssue("args", f"got {type(args).__name__}; expected a dict of PulumiCloudOidcArgs")])
     raw = {key: raw_text(value) for key, value in config.items()}
     try:
-        settings = load_settings(raw, aws_region=read_aws_region())
+        # Arguments have no secure config: every credential and environment variable is sent as a secret.
+        settings = load_settings(raw, aws_region=read_aws_region(), secret_keys=raw)
     except ConfigError as error:
         reported = [issue.path for issue in issues]
         issues.extend(issue for issue in error.issues if not any(_within(issue.path, path) for path in reported))

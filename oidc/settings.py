@@ -133,6 +133,16 @@ class GitSource:
 
 
 @dataclass(frozen=True)
+class Secret:
+    """A config value that must stay secret: sent as a Pulumi secret, never shown."""
+
+    value: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return "[secret]"
+
+
+@dataclass(frozen=True)
 class AwsSession:
     """What Pulumi Cloud asks STS for when it assumes the role."""
 
@@ -155,6 +165,30 @@ class DeploymentStack:
     source: GitSource | None = None
     path: str = ""
     """The entry's key path in the config (``roles.deploy.deployments[0]``), for messages."""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """``settings``: the other inputs of the stack's ``DeploymentSettings``, as the config names them
+    (camelCase); values that must stay secret are :class:`Secret`."""
+    replace_settings: bool = False
+    """``replaceSettings``: write the settings even where that erases what the stack has now."""
+
+    @property
+    def source_context(self) -> Mapping[str, Any] | None:
+        """``settings.sourceContext``, or ``source`` in that shape."""
+        if self.source is not None:
+            git = {"repoUrl": self.source.repo_url, "branch": self.source.branch}
+            if self.source.repo_dir is not None:
+                git["repoDir"] = self.source.repo_dir
+            return {"git": git}
+        context: Mapping[str, Any] | None = self.settings.get("sourceContext")
+        return context
+
+    def declared_settings(self) -> dict[str, Any]:
+        """Every input of the stack's settings this entry declares besides ``operationContext.oidc``."""
+        declared = dict(self.settings)
+        context = self.source_context
+        if context is not None:
+            declared["sourceContext"] = context
+        return declared
 
     @property
     def is_pattern(self) -> bool:
@@ -283,6 +317,12 @@ class _Reader:
 
     def __init__(self) -> None:
         self.issues: list[ConfigIssue] = []
+        self.secret_keys: frozenset[str] = frozenset()
+        """The top-level keys Pulumi marks secret (one holding a value set with ``--secret``)."""
+
+    def secret_key(self, path: str) -> bool:
+        """Whether the top-level key of ``path`` is secret."""
+        return re.split(r"[.\[]", path, maxsplit=1)[0] in self.secret_keys
 
     def fail(self, path: str, value: Any, allowed: str) -> None:
         self.issues.append(ConfigIssue(path, f"got {_show(value)}; {allowed}"))
@@ -404,7 +444,9 @@ def raw_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def load_settings(values: Mapping[str, str], *, aws_region: str | None = None) -> Settings:
+def load_settings(
+    values: Mapping[str, str], *, aws_region: str | None = None, secret_keys: Iterable[str] = ()
+) -> Settings:
     """Build :class:`Settings` from raw config ``values`` of the project namespace.
 
     ``values`` maps a key without its namespace (``deployments``) to the raw text Pulumi keeps
@@ -412,9 +454,12 @@ def load_settings(values: Mapping[str, str], *, aws_region: str | None = None) -
     Without ``roles`` this is form A (one role in one account); with ``roles`` (and optionally
     ``accounts``), form B. ``aws_region`` is the stack's ``aws:region`` (:func:`read_aws_region`): the
     region of the AWS provider of an account reached through ``assumeRole`` or ``profile`` that names
-    none. Raises :class:`ConfigError` with every problem found.
+    none. ``secret_keys`` are the keys of ``values`` Pulumi marks secret (:func:`read_secret_keys`): the
+    credentials and environment variables of ``deployments[].settings`` must be, and stay, secret.
+    Raises :class:`ConfigError` with every problem found.
     """
     reader = _Reader()
+    reader.secret_keys = frozenset(secret_keys)
     for key in sorted(values):
         scope, _, name = key.rpartition(":")
         if scope:
@@ -1082,10 +1127,24 @@ def _once(reader: _Reader, seen: dict[str, str], identity: str, path: str, value
     seen.setdefault(identity, path)
 
 
+DEPLOYMENT_FIELDS = (
+    "project",
+    "stack",
+    "operations",
+    "manageSettings",
+    *_SESSION_KEYS,
+    "source",
+    "settings",
+    "replaceSettings",
+)
+_SETTINGS_KEYS = ("source", "settings", "replaceSettings")
+"""The keys of an entry that only a stack whose settings this program manages takes."""
+
+
 def _deployments(
     reader: _Reader, value: Any, at: str, max_session: int, role_path: str
 ) -> tuple[DeploymentStack, ...] | None:
-    keys = ("project", "stack", "operations", "manageSettings", *_SESSION_KEYS, "source")
+    keys = DEPLOYMENT_FIELDS
     allowed_name = "expected a Pulumi name of letters, digits, '-', '_' and '.', or a pattern with * and ?"
     issues_before = len(reader.issues)
     stacks: list[DeploymentStack] = []
@@ -1122,6 +1181,8 @@ def _deployments(
                 )
         session = None
         source = None
+        declared: dict[str, Any] | None = {}
+        replace_settings = False
         if manage and not pattern:
             session = _session(
                 reader,
@@ -1133,16 +1194,37 @@ def _deployments(
             )
             if "source" in data:
                 source = _source(reader, data["source"], f"{path}.source")
+            if "settings" in data:
+                declared = _deployment_settings(reader, data["settings"], f"{path}.settings")
+                if "source" in data and isinstance(declared, dict) and "sourceContext" in declared:
+                    reader.fail(
+                        f"{path}.source",
+                        data["source"],
+                        "source is the short form of settings.sourceContext.git: give one of them, not both",
+                    )
+            if "replaceSettings" in data:
+                replace_settings = reader.boolean(data["replaceSettings"], f"{path}.replaceSettings") or False
         else:
             _reject_keys(
                 reader,
                 data,
                 path,
-                (*_SESSION_KEYS, "source"),
+                (*_SESSION_KEYS, *_SETTINGS_KEYS),
                 "only used in deployment settings this program manages (a concrete stack with "
                 "manageSettings true); remove it",
             )
-        stacks.append(DeploymentStack(project, stack, operations, session, source, path))
+        stacks.append(
+            DeploymentStack(
+                project,
+                stack,
+                operations,
+                session,
+                source,
+                path,
+                settings=declared or {},
+                replace_settings=replace_settings,
+            )
+        )
     if len(reader.issues) > issues_before:
         return None
     return tuple(stacks)
@@ -1167,6 +1249,194 @@ def _source(reader: _Reader, value: Any, path: str) -> GitSource | None:
     if repo_url and branch:
         return GitSource(repo_url=repo_url, branch=branch, repo_dir=repo_dir)
     return None
+
+
+@dataclass(frozen=True)
+class SettingsField:
+    """One input of ``pulumiservice.DeploymentSettings`` that ``deployments[].settings`` carries."""
+
+    kind: Literal["string", "bool", "int", "strings", "variables", "object"]
+    required: bool = False
+    credential: bool = False
+    """Always secret: it must come from secure config (``pulumi config set --secret --path``)."""
+    secret: bool = False
+    """Secret when its config key is, as the service may keep it secret (a user name)."""
+    keys: Mapping[str, SettingsField] = field(default_factory=dict)
+    choices: tuple[str, ...] = ()
+
+
+def _object(**keys: SettingsField) -> SettingsField:
+    return SettingsField("object", keys=keys)
+
+
+_STRING = SettingsField("string")
+_BOOL = SettingsField("bool")
+_STRINGS = SettingsField("strings")
+_CREDENTIAL = SettingsField("string", required=True, credential=True)
+_USER_NAME = SettingsField("string", required=True, secret=True)
+VCS_PROVIDERS = ("github", "gitlab", "bitbucket", "azure_devops", "custom")
+"""The ``vcs.provider`` values the pulumiservice provider maps to the service's VCS kinds."""
+
+SETTINGS_FIELDS: Mapping[str, SettingsField] = {
+    "agentPoolId": _STRING,
+    "cacheOptions": _object(enable=SettingsField("bool", required=True)),
+    "executorContext": _object(
+        executorImage=SettingsField("string", required=True),
+        credentials=_object(username=_USER_NAME, password=_CREDENTIAL),
+    ),
+    "github": _object(
+        repository=_STRING, deployCommits=_BOOL, previewPullRequests=_BOOL, pullRequestTemplate=_BOOL, paths=_STRINGS
+    ),
+    "vcs": _object(
+        provider=SettingsField("string", required=True, choices=VCS_PROVIDERS),
+        repository=_STRING,
+        deployCommits=_BOOL,
+        previewPullRequests=_BOOL,
+        pullRequestTemplate=_BOOL,
+        paths=_STRINGS,
+        installationId=_STRING,
+        deployPullRequest=SettingsField("int"),
+    ),
+    "operationContext": _object(
+        environmentVariables=SettingsField("variables"),
+        options=_object(
+            deleteAfterDestroy=_BOOL, shell=_STRING, skipInstallDependencies=_BOOL, skipIntermediateDeployments=_BOOL
+        ),
+        preRunCommands=_STRINGS,
+    ),
+    "sourceContext": _object(
+        git=_object(
+            repoUrl=_STRING,
+            branch=_STRING,
+            commit=_STRING,
+            repoDir=_STRING,
+            gitAuth=_object(
+                basicAuth=_object(username=_USER_NAME, password=_CREDENTIAL),
+                sshAuth=_object(sshPrivateKey=_CREDENTIAL, password=SettingsField("string", credential=True)),
+            ),
+        )
+    ),
+}
+"""``deployments[].settings``: every input of ``pulumiservice.DeploymentSettings`` but the stack's name and
+``operationContext.oidc``, named as the resource names them. Environment variables (``variables``) are
+secret when their config key is (any value set with ``--secret`` makes the whole key secret)."""
+
+
+def hidden_settings(key: str, value: Any, shown: str = "[secret]") -> Any:
+    """``value`` of the top-level ``key`` with each value of ``deployments[].settings`` that may be secret
+    (credentials, user names, environment variables) replaced by ``shown``: what may be printed of a secret key."""
+
+    def hide(spec: SettingsField, item: Any) -> Any:
+        if spec.kind == "variables" and isinstance(item, dict):
+            return dict.fromkeys(item, shown)
+        if spec.kind == "object" and isinstance(item, dict):
+            return {k: hide(spec.keys[k], v) if k in spec.keys else v for k, v in item.items()}
+        return shown if spec.credential or spec.secret else item
+
+    def entries(items: Any) -> Any:
+        if not isinstance(items, list):
+            return items
+        return [
+            {**item, "settings": hide(_object(**SETTINGS_FIELDS), item["settings"])}
+            if isinstance(item, dict) and "settings" in item
+            else item
+            for item in items
+        ]
+
+    if key == "deployments":
+        return entries(value)
+    if key == "roles" and isinstance(value, dict):
+        return {
+            name: {**role, "deployments": entries(role["deployments"])}
+            if isinstance(role, dict) and "deployments" in role
+            else role
+            for name, role in value.items()
+        }
+    return value
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_OWN_OIDC = (
+    "the program's own: it points the stack at this role. Set the session on the entry itself "
+    "(sessionName, duration, policyArns), and remove this"
+)
+
+
+def _deployment_settings(reader: _Reader, value: Any, path: str) -> dict[str, Any] | None:
+    """Read ``settings``: each key checked against :data:`SETTINGS_FIELDS`, credentials and (under a secret
+    key) environment variable values wrapped as :class:`Secret`."""
+    secret = reader.secret_key(path)
+    issues_before = len(reader.issues)
+
+    def read(spec: SettingsField, item: Any, at: str) -> Any:
+        if spec.kind == "object":
+            keys = tuple(spec.keys)
+            if at.endswith(".operationContext") and isinstance(item, dict) and "oidc" in item:
+                reader.fail(f"{at}.oidc", item["oidc"], _OWN_OIDC)
+                item = {k: v for k, v in item.items() if k != "oidc"}
+            data = reader.obj(item, at, keys)
+            if data is None:
+                return None
+            result = {}
+            for key, child in spec.keys.items():
+                if key in data:
+                    result[key] = read(child, data[key], f"{at}.{key}")
+                elif child.required:
+                    reader.problem(f"{at}.{key}", "missing; it is required here")
+            return result
+        if spec.kind == "bool":
+            return reader.boolean(item, at)
+        if spec.kind == "int":
+            if isinstance(item, bool) or not isinstance(item, int) or item < 1:
+                reader.fail(at, item, "expected a whole number above 0")
+                return None
+            return item
+        if spec.kind == "strings":
+            if not isinstance(item, list) or not all(isinstance(v, str) and v for v in item):
+                reader.fail(at, item, "expected a list of non-empty strings")
+                return None
+            return list(item)
+        if spec.kind == "variables":
+            if not isinstance(item, dict):
+                reader.fail(at, item, "expected a map of environment variable names to text")
+                return None
+            variables: dict[str, Any] = {}
+            for name, text in item.items():
+                if not _ENV_NAME.fullmatch(name):
+                    reader.fail(f"{at}.{name}", text, "expected a variable name of letters, digits and _")
+                elif not isinstance(text, str):
+                    reader.fail(f"{at}.{name}", text, "expected text (quote numbers and booleans in YAML)")
+                else:
+                    variables[name] = Secret(text) if secret else text
+            return variables
+        if spec.choices and item not in spec.choices:
+            reader.fail(at, item, f"expected one of {', '.join(spec.choices)}")
+            return None
+        text = reader.string(item, at)
+        if text is None:
+            return None
+        if spec.credential:
+            if not secret:
+                reader.problem(
+                    at,
+                    "a credential, so it must come from secure config: run "
+                    f"pulumi config set --secret --path '{at}' <value> (the value is not shown here)",
+                )
+                return None
+            return Secret(text)
+        return Secret(text) if spec.secret and secret else text
+
+    settings = read(_object(**SETTINGS_FIELDS), value, path)
+    if isinstance(settings, dict):
+        git = (settings.get("sourceContext") or {}).get("git")
+        if isinstance(git, dict) and ("branch" in git) == ("commit" in git):
+            reader.problem(f"{path}.sourceContext.git", "give exactly one of branch and commit")
+        auth = (git or {}).get("gitAuth") if isinstance(git, dict) else None
+        if isinstance(auth, dict) and len(auth) != 1:
+            reader.problem(f"{path}.sourceContext.git.gitAuth", "give exactly one of basicAuth and sshAuth")
+    if len(reader.issues) > issues_before:
+        return None
+    return dict(settings or {})
 
 
 def _environments(
@@ -1263,6 +1533,17 @@ def read_aws_region() -> str | None:
     import pulumi  # noqa: PLC0415
 
     return pulumi.Config("aws").get("region")
+
+
+def read_secret_keys() -> frozenset[str]:
+    """The keys of :func:`read_pulumi_config` that Pulumi marks secret."""
+    import pulumi  # noqa: PLC0415
+    from pulumi.runtime import config as runtime_config  # noqa: PLC0415
+
+    namespace = pulumi.Config().name
+    keys = {key for key in runtime_config.CONFIG.get() if runtime_config.is_config_secret(key)}
+    keys |= set(runtime_config.get_config_secret_keys_env())
+    return frozenset(key.partition(":")[2] for key in keys if key.startswith(f"{namespace}:"))
 
 
 def read_pulumi_config() -> dict[str, str]:

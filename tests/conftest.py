@@ -4,6 +4,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from oidc import offline
 from oidc.component import PulumiCloudOidc
 from oidc.settings import Settings, load_settings, raw_text
@@ -12,6 +14,14 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # A failed Output makes asyncio report "exception was never retrieved" after pytest's summary.
 logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+
+@pytest.fixture(autouse=True)
+def no_pulumi_cloud(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test finds a token of this machine's Pulumi CLI, or reaches a Pulumi Cloud it did not start."""
+    for name in ("PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_API"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path_factory.mktemp("pulumi-home")))
 
 
 def run_component(settings: Settings, **mock_options: Any) -> offline.Recording:

@@ -220,16 +220,19 @@ def test_deployment_settings_carry_the_role_and_session() -> None:
     assert resource.inputs["sourceContext"] == {
         "git": {"repoUrl": "https://github.com/acme/infra.git", "branch": "main", "repoDir": "infra"}
     }
-    assert recording.warnings == []
+    assert [warning.partition(":")[0] for warning in recording.warnings] == ["not guarded"]
 
 
-def test_settings_without_source_warn_that_they_own_the_stacks_settings() -> None:
-    recording = run_component(settings())
+def test_without_a_pulumi_cloud_token_the_writes_are_declared_with_a_warning_that_nothing_guarded_them() -> None:
+    configured = settings(environments=[{"project": "aws", "name": "dev"}])
+
+    recording = run_component(configured)
 
     assert "sourceContext" not in recording.of_type(DEPLOYMENT_SETTINGS)[0].inputs
     [warning] = recording.warnings
-    assert "acme/infra/prod" in warning
-    assert "owns all" in warning
+    assert warning.startswith("not guarded: no Pulumi Cloud token was found, so nothing checked that writing the ")
+    assert "deployment settings of 1 stack and 1 ESC environment" in warning
+    assert "PULUMI_ACCESS_TOKEN" in warning
 
 
 def test_patterns_and_unmanaged_stacks_get_no_settings() -> None:

@@ -707,3 +707,34 @@ def test_the_package_reports_the_latest_release_of_the_changelog() -> None:
     releases = [line.split("]")[0].removeprefix("## [") for line in changelog.splitlines() if line.startswith("## [")]
 
     assert next(r for r in releases if r != "Unreleased") == package.PACKAGE_VERSION
+
+
+def test_deployment_settings_arguments_keep_variable_names_and_send_credentials_as_secrets() -> None:
+    loaded = package.to_settings(
+        {
+            "organization": "acme",
+            "deployments": [
+                {
+                    "project": "infra",
+                    "stack": "prod",
+                    "settings": {
+                        "agent_pool_id": "pool-1",
+                        "operation_context": {"environment_variables": {"MY_VAR": "x", "lower_case": "y"}},
+                        "source_context": {
+                            "git": {"branch": "main", "git_auth": {"ssh_auth": {"ssh_private_key": "KEY"}}}
+                        },
+                    },
+                }
+            ],
+        }
+    )
+
+    [deployment] = loaded.roles[0].deployments
+    assert deployment.settings["agentPoolId"] == "pool-1"
+    assert deployment.settings["operationContext"]["environmentVariables"] == {
+        "MY_VAR": settings.Secret("x"),
+        "lower_case": settings.Secret("y"),
+    }
+    assert deployment.settings["sourceContext"]["git"]["gitAuth"] == {
+        "sshAuth": {"sshPrivateKey": settings.Secret("KEY")}
+    }

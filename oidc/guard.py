@@ -1,0 +1,400 @@
+"""Nothing lost: what writing a stack's deployment settings would erase, and the config that keeps it.
+
+``pulumiservice.DeploymentSettings`` writes a stack's settings with a full replace (HTTP PUT), so every
+field the stack has that the entry does not declare is erased. This module compares the settings the
+REST API returns (``GET .../deployments/settings``, the service's field names) with what an entry
+declares (the resource's names, as ``deployments[].settings`` takes them):
+
+- a field the resource can express becomes a config key (:data:`KEPT`), which keeps it when declared;
+- a field it cannot express is listed with the reason (:data:`UNKEPT`); only ``replaceSettings: true``
+  lets the write go on;
+- ``operationContext.oidc.aws`` is this program's own, and the service's bookkeeping (``version``,
+  ``source``) is never written.
+
+A field this stack wrote itself (it is in the inputs of the stack's ``DeploymentSettings`` in this admin
+stack's state) and no longer declares is a removal the user asked for, not a loss.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from oidc.cloud import PulumiCloud
+from oidc.durations import format_duration, parse_duration
+from oidc.settings import ConfigIssue, DeploymentStack, EscEnvironment, RoleSettings, Secret, Settings
+
+SETTINGS_TYPE = "pulumiservice:index:DeploymentSettings"
+ENVIRONMENT_TYPE = "pulumiservice:index:Environment"
+
+KEPT: Mapping[str, str] = {
+    "agentPoolID": "agentPoolId",
+    "cacheOptions.enable": "cacheOptions.enable",
+    "executorContext.executorImage.reference": "executorContext.executorImage",
+    "executorContext.executorImage.credentials.username": "executorContext.credentials.username",
+    "executorContext.executorImage.credentials.password": "executorContext.credentials.password",
+    **{f"gitHub.{key}": f"github.{key}" for key in ("repository", "deployCommits", "previewPullRequests")},
+    **{f"gitHub.{key}": f"github.{key}" for key in ("pullRequestTemplate", "paths")},
+    **{
+        f"vcs.{key}": f"vcs.{key}"
+        for key in (
+            "provider",
+            "repository",
+            "deployCommits",
+            "previewPullRequests",
+            "pullRequestTemplate",
+            "paths",
+            "installationId",
+            "deployPullRequest",
+        )
+    },
+    "operationContext.preRunCommands": "operationContext.preRunCommands",
+    "operationContext.environmentVariables.*": "operationContext.environmentVariables.*",
+    **{
+        f"operationContext.options.{key}": f"operationContext.options.{key}"
+        for key in ("deleteAfterDestroy", "skipInstallDependencies", "skipIntermediateDeployments")
+    },
+    **{f"sourceContext.git.{key}": f"sourceContext.git.{key}" for key in ("repoUrl", "branch", "commit", "repoDir")},
+    "sourceContext.git.gitAuth.basicAuth.userName": "sourceContext.git.gitAuth.basicAuth.username",
+    "sourceContext.git.gitAuth.basicAuth.password": "sourceContext.git.gitAuth.basicAuth.password",
+    "sourceContext.git.gitAuth.sshAuth.sshPrivateKey": "sourceContext.git.gitAuth.sshAuth.sshPrivateKey",
+    "sourceContext.git.gitAuth.sshAuth.password": "sourceContext.git.gitAuth.sshAuth.password",
+}
+"""A field of the service's settings (``*``: each entry of a map) -> the key of ``deployments[].settings``
+that keeps it."""
+
+HIDDEN = frozenset(
+    {
+        "executorContext.credentials.password",
+        "sourceContext.git.gitAuth.basicAuth.password",
+        "sourceContext.git.gitAuth.sshAuth.sshPrivateKey",
+        "sourceContext.git.gitAuth.sshAuth.password",
+    }
+)
+"""Keys whose value the API never returns: they are set again from secure config."""
+
+UNKEPT: Mapping[str, str] = {
+    "operationContext.role": "the deployment's Pulumi Cloud role: the resource has no input for it",
+    "operationContext.options.shell": "the provider never sends it (it reads the key Shell)",
+    "operationContext.options.remediateIfDriftDetected": "the resource has no input for it",
+    "operationContext.oidc.azure": "OIDC for Azure: this program declares only operationContext.oidc.aws",
+    "operationContext.oidc.gcp": "OIDC for Google Cloud: this program declares only operationContext.oidc.aws",
+    "sourceContext.template": "a template source: the resource takes a git source only",
+    "sourceContext.hg": "a Mercurial source: the resource takes a git source only",
+    "sourceContext.git.gitAuth.accessToken": "a personal access token: the resource takes basicAuth or sshAuth",
+    "executorContext.executorRootPath": "the resource has no input for it",
+    "tag": "the resource has no input for it",
+}
+"""Fields the resource cannot express, by prefix, with the reason; any other unknown field is one too."""
+
+OWN = ("version", "source", "operationContext.oidc.aws")
+"""Fields of the service's bookkeeping, and the program's own ``oidc.aws``: never a loss."""
+
+UNKEPT_OTHERWISE = "the resource has no input for it"
+
+
+@dataclass(frozen=True)
+class CurrentSettings:
+    """A stack's settings as the service returns them, sorted into what config can keep and what not."""
+
+    kept: Mapping[str, Any]
+    """Key of ``deployments[].settings`` -> value; a :class:`Secret` of ``""`` where the API hides it."""
+    unkept: Mapping[str, str]
+    """Field of the service -> why no config keeps it (shown with its value where that is not secret)."""
+    session: Mapping[str, Any] = field(default_factory=dict)
+    """``sessionName``, ``duration`` and ``policyArns`` of the stack's ``oidc.aws``, as entry keys."""
+
+
+def _is_set(value: Any) -> bool:
+    return value not in (None, "", False, [], {})
+
+
+def _is_secret_value(value: Any) -> bool:
+    """A ``SecretValue`` of the API: an object with ``secret`` or ``ciphertext``, not plain text."""
+    return isinstance(value, dict) and bool(value) and set(value) <= {"secret", "ciphertext", "plaintext"}
+
+
+def _rest_leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict) and not _is_secret_value(value):
+        for key in sorted(value):
+            path = f"{prefix}.{key}" if prefix else key
+            if path == "executorContext.executorImage" and isinstance(value[key], dict):
+                image = value[key]
+                if image.get("isDefault"):
+                    continue  # the service's default image: nothing chosen, nothing to keep
+                image = {k: v for k, v in image.items() if k != "isDefault"}
+                yield from _rest_leaves(image, path)
+            else:
+                yield from _rest_leaves(value[key], path)
+    elif _is_set(value):
+        yield prefix, value
+
+
+def _kept_key(path: str) -> str | None:
+    if path in KEPT:
+        return KEPT[path]
+    variables = "operationContext.environmentVariables."
+    if path.startswith(variables) and "." not in path[len(variables) :]:
+        return path
+    return None
+
+
+def current_settings(body: Mapping[str, Any]) -> CurrentSettings:
+    """Sort the body of ``GET .../deployments/settings`` (the service's ``DeploymentSettings``)."""
+    kept: dict[str, Any] = {}
+    unkept: dict[str, str] = {}
+    for path, value in _rest_leaves(dict(body)):
+        if any(path == own or path.startswith(f"{own}.") for own in OWN):
+            continue
+        key = _kept_key(path)
+        if key is not None:
+            hidden = key in HIDDEN or _is_secret_value(value)
+            kept[key] = Secret("") if hidden else value
+            continue
+        reason = next(
+            (why for prefix, why in UNKEPT.items() if path == prefix or path.startswith(f"{prefix}.")),
+            UNKEPT_OTHERWISE,
+        )
+        unkept[path] = reason if _is_secret_value(value) else f"{reason}; it is {_short(value)}"
+    return CurrentSettings(kept, unkept, _session(body))
+
+
+def _short(value: Any) -> str:
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _session(body: Mapping[str, Any]) -> dict[str, Any]:
+    aws = ((body.get("operationContext") or {}).get("oidc") or {}).get("aws") or {}
+    session: dict[str, Any] = {}
+    if isinstance(aws, dict):
+        if aws.get("sessionName"):
+            session["sessionName"] = aws["sessionName"]
+        if aws.get("duration"):
+            try:
+                session["duration"] = format_duration(parse_duration(str(aws["duration"])))
+            except ValueError:
+                session["duration"] = aws["duration"]
+        if aws.get("policyArns"):
+            session["policyArns"] = list(aws["policyArns"])
+    return session
+
+
+def config_leaves(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Key path -> value of each leaf of config-shaped settings (or of a ``DeploymentSettings``'s inputs: same
+    names), whatever its value: ``false`` declared is declared. A map of environment variables has a leaf per
+    variable; a list is one leaf."""
+    leaves: dict[str, Any] = {}
+    if isinstance(value, Mapping) and value and not _is_pulumi_secret(value):
+        for key, item in value.items():
+            leaves.update(config_leaves(item, f"{prefix}.{key}" if prefix else key))
+    elif prefix:
+        leaves[prefix] = value
+    return leaves
+
+
+def _is_pulumi_secret(value: Any) -> bool:
+    """A secret as Pulumi keeps it in state: an object marked with the secret signature."""
+    return isinstance(value, Mapping) and value.get("4dabf18193072939515e22adb298388d") == (
+        "1b47061264138c4ac30d75fd1eb44270"
+    )
+
+
+def lost(current: CurrentSettings, declared: Mapping[str, Any], written: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The fields of ``current`` the write would erase: neither declared nor written by this stack before."""
+    declared_keys = set(config_leaves(declared))
+    written_keys = set(config_leaves(written or {}))
+    return {key: value for key, value in current.kept.items() if key not in declared_keys | written_keys}
+
+
+def nest(leaves: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted key paths -> the nested object they make, without the values the API hides."""
+    root: dict[str, Any] = {}
+    for path, value in leaves.items():
+        if isinstance(value, Secret):
+            continue
+        *parents, last = path.split(".")
+        node = root
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return root
+
+
+def secret_commands(entry_path: str, leaves: Mapping[str, Any]) -> list[str]:
+    """The ``pulumi config set --secret --path`` command for each value the API hides."""
+    return [
+        f"pulumi config set --secret --path '{entry_path}.settings.{path}' <value>"
+        for path, value in sorted(leaves.items())
+        if isinstance(value, Secret)
+    ]
+
+
+def dump(document: Any) -> str:
+    return yaml.safe_dump(document, sort_keys=True, default_flow_style=False, width=100)
+
+
+def _indented(text: str, prefix: str = "      ") -> str:
+    return "\n".join(prefix + line for line in text.rstrip("\n").splitlines())
+
+
+def settings_issue(
+    deployment: DeploymentStack, org: str, current: CurrentSettings, written: Mapping[str, Any] | None
+) -> ConfigIssue | None:
+    """The problem with writing ``deployment``'s settings over ``current``, or ``None`` if nothing is lost."""
+    missing = lost(current, deployment.declared_settings(), written)
+    if not missing and not current.unkept:
+        return None
+    stack = f"{org}/{deployment.identity}"
+    lines = [
+        f"the deployment settings of {stack} hold what this entry does not declare, and writing them "
+        "replaces them whole (pulumiservice.DeploymentSettings sends an HTTP PUT):"
+    ]
+    if missing:
+        lines.append(f"    would be erased: {', '.join(sorted(missing))}")
+        keep = nest(missing)
+        if keep:
+            lines += [f"    keep them by adding to {deployment.path}:", _indented(dump({"settings": keep}))]
+        commands = secret_commands(deployment.path, missing)
+        if commands:
+            lines += ["    and set the values the API does not return:", *(f"      {c}" for c in commands)]
+    if current.unkept:
+        lines.append("    cannot be kept, as no config expresses them:")
+        lines += [f"      {path}: {why}" for path, why in sorted(current.unkept.items())]
+    lines.append(
+        f"    python -m oidc settings pull {stack} prints the entry that keeps what can be kept; "
+        f"{deployment.path}.replaceSettings: true accepts losing the rest"
+        if current.unkept
+        else f"    python -m oidc settings pull {stack} prints the entry that keeps them; "
+        f"{deployment.path}.replaceSettings: true accepts losing them"
+    )
+    return ConfigIssue(deployment.path, "\n".join(lines))
+
+
+def pulled_entry(project: str, stack: str, current: CurrentSettings, entry_path: str) -> str:
+    """``settings pull``: the ``deployments[]`` entry that keeps ``current``, as YAML, with what it cannot keep."""
+    entry: dict[str, Any] = {"project": project, "stack": stack, **current.session}
+    settings = nest(current.kept)
+    if settings:
+        entry["settings"] = settings
+    parts = [dump([entry]).rstrip("\n")]
+    commands = secret_commands(entry_path, current.kept)
+    if commands:
+        parts.append("# Values the API does not return: set each from secure config, with this entry at " + entry_path)
+        parts += [f"#   {command}" for command in commands]
+    if current.unkept:
+        parts.append("# Cannot be kept (no config expresses them); replaceSettings: true accepts losing them:")
+        parts += [f"#   {path}: {why}" for path, why in sorted(current.unkept.items())]
+    return "\n".join(parts) + "\n"
+
+
+# --- the guard ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdminStack:
+    """This admin stack, whose state says which settings and environments it wrote."""
+
+    organization: str
+    project: str
+    stack: str
+
+
+def _state(cloud: PulumiCloud, admin: AdminStack) -> tuple[dict[str, Mapping[str, Any]], set[str]]:
+    """From the admin stack's last update: each managed stack's written inputs, and the environments it holds."""
+    resources = cloud.stack_resources(admin.organization, admin.project, admin.stack) or []
+    written: dict[str, Mapping[str, Any]] = {}
+    environments: set[str] = set()
+    for resource in resources:
+        inputs = resource.get("inputs") or {}
+        if not isinstance(inputs, dict) or resource.get("delete"):
+            continue
+        if resource.get("type") == SETTINGS_TYPE:
+            key = f"{inputs.get('organization')}/{inputs.get('project')}/{inputs.get('stack')}"
+            written[key] = {k: v for k, v in inputs.items() if k not in {"organization", "project", "stack"}}
+        elif resource.get("type") == ENVIRONMENT_TYPE:
+            environments.add(f"{inputs.get('organization')}/{inputs.get('project') or 'default'}/{inputs.get('name')}")
+    return written, environments
+
+
+def guard(
+    settings: Settings,
+    cloud: PulumiCloud,
+    admin: AdminStack,
+    adopt: Callable[[RoleSettings, EscEnvironment], str],
+) -> list[ConfigIssue]:
+    """Every loss the program's writes would cause, and every environment it would create that exists.
+
+    ``adopt`` gives the command that brings an existing environment into this stack for the role's entry.
+    Raises :class:`oidc.cloud.CloudError` when Pulumi Cloud cannot be read.
+    """
+    org = settings.organization
+    stacks = [d for role in settings.roles for d in role.managed_stacks if not d.replace_settings]
+    environments = [(role, e) for role in settings.roles for e in role.defined_environments]
+    if not stacks and not environments:
+        return []
+    written, held = _state(cloud, admin)
+    bodies = cloud.each(lambda d: cloud.deployment_settings(org, d.project, d.stack), stacks)
+    issues: list[ConfigIssue] = []
+    for deployment, body in zip(stacks, bodies, strict=True):
+        if body is None:
+            continue
+        issue = settings_issue(deployment, org, current_settings(body), written.get(f"{org}/{deployment.identity}"))
+        if issue is not None:
+            issues.append(issue)
+    foreign = [(role, e) for role, e in environments if f"{org}/{e.identity}" not in held]
+    exists = cloud.each(lambda pair: cloud.environment_exists(org, pair[1].project, pair[1].name), foreign)
+    for (role, environment), found in zip(foreign, exists, strict=True):
+        if found:
+            issues.append(
+                ConfigIssue(
+                    environment.path,
+                    f"the ESC environment {org}/{environment.identity} exists already and this stack did not "
+                    "create it, so pulumi up would stop half-way with a conflict. To manage it from here, adopt it "
+                    f"(its definition is then replaced by this program's; copy what else it holds first):\n"
+                    f"      {adopt(role, environment)}\n"
+                    "    or give this entry the name of an environment that does not exist yet",
+                )
+            )
+    return issues
+
+
+def environment_import(
+    environment: EscEnvironment, org: str, logical_name: str, parent_name: str, parent_urn: str | None
+) -> str:
+    """The ``pulumi import`` command that adopts ``environment`` under its logical name and parent."""
+    parent = f"{parent_name}={parent_urn}" if parent_urn else f"{parent_name}=<its URN: pulumi stack --show-urns>"
+    return (
+        f"pulumi import {ENVIRONMENT_TYPE} {_quote(logical_name)} {org}/{environment.identity} "
+        f"--parent {_quote(parent)}"
+    )
+
+
+def _quote(text: str) -> str:
+    return text if re.fullmatch(r"[\w./:=@%+-]+", text) else "'" + text.replace("'", "'\\''") + "'"
+
+
+def unguarded_warning(stacks: Sequence[str], environments: Sequence[str], *, offline: bool) -> str:
+    """What the program says when it cannot read Pulumi Cloud before writing to it."""
+    what = " and ".join(
+        part
+        for part in (
+            f"the deployment settings of {len(stacks)} stack{'s' if len(stacks) != 1 else ''}" if stacks else "",
+            f"{len(environments)} ESC environment{'s' if len(environments) != 1 else ''}" if environments else "",
+        )
+        if part
+    )
+    why = "plan runs offline, without Pulumi Cloud" if offline else "no Pulumi Cloud token was found"
+    fix = (
+        "pulumi preview reads them first"
+        if offline
+        else "log in (pulumi login), or set PULUMI_ACCESS_TOKEN or pulumiservice:accessToken, and preview again"
+    )
+    return (
+        f"not guarded: {why}, so nothing checked that writing {what} erases nothing "
+        f"(pulumiservice.DeploymentSettings replaces a stack's settings whole); {fix}"
+    )
