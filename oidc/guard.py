@@ -155,12 +155,30 @@ def current_settings(body: Mapping[str, Any]) -> CurrentSettings:
             hidden = key in HIDDEN or _is_secret_value(value)
             kept[key] = Secret("") if hidden else value
             continue
-        reason = next(
-            (why for prefix, why in UNKEPT.items() if path == prefix or path.startswith(f"{prefix}.")),
-            UNKEPT_OTHERWISE,
-        )
-        unkept[path] = reason if _is_secret_value(value) else f"{reason}; it is {_short(value)}"
+        prefix = next((p for p in UNKEPT if path == p or path.startswith(f"{p}.")), None)
+        # One line for the whole field, e.g. operationContext.role with its id and name.
+        field_path, field_value = (prefix, _at(body, prefix)) if prefix is not None else (path, value)
+        if field_path not in unkept:
+            reason = UNKEPT.get(field_path, UNKEPT_OTHERWISE)
+            shown = "" if _is_secret_value(field_value) else f"; it is {_short(_hide(field_value))}"
+            unkept[field_path] = reason + shown
     return CurrentSettings(kept, unkept, _session(body))
+
+
+def _at(body: Mapping[str, Any], path: str) -> Any:
+    value: Any = body
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def _hide(value: Any) -> Any:
+    """``value`` with the API's secret values (and any secret-looking key) shown as ``[secret]``."""
+    if _is_secret_value(value):
+        return "[secret]"
+    if isinstance(value, Mapping):
+        return {k: _hide(v) for k, v in value.items()}
+    return value
 
 
 def _short(value: Any) -> str:
@@ -234,12 +252,32 @@ def secret_commands(entry_path: str, leaves: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _sorted(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
+
+
 def dump(document: Any) -> str:
-    return yaml.safe_dump(document, sort_keys=True, default_flow_style=False, width=100)
+    """YAML of ``document``: keys in the order given at the top of each entry, sorted below."""
+    if isinstance(document, list):
+        document = [
+            {key: _sorted(item) for key, item in entry.items()} if isinstance(entry, dict) else entry
+            for entry in document
+        ]
+    else:
+        document = _sorted(document)
+    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=100)
 
 
 def _indented(text: str, prefix: str = "      ") -> str:
     return "\n".join(prefix + line for line in text.rstrip("\n").splitlines())
+
+
+def _hidden_git(leaves: Mapping[str, Any]) -> bool:
+    return any(key.startswith("sourceContext.git.") and isinstance(v, Secret) for key, v in leaves.items())
 
 
 def settings_issue(
@@ -256,9 +294,21 @@ def settings_issue(
     ]
     if missing:
         lines.append(f"    would be erased: {', '.join(sorted(missing))}")
-        keep = nest(missing)
+        keep: dict[str, Any] = {}
+        settings = nest(missing)
+        git = settings.get("sourceContext", {}).get("git", {})
+        if deployment.source is not None and git:
+            source = dict(deployment.source_context or {}).get("git", {})
+            if set(git) <= {"repoUrl", "branch", "repoDir"} and not _hidden_git(missing):
+                keep["source"] = {**source, **git}
+                del settings["sourceContext"]
+            else:
+                settings["sourceContext"] = {"git": {**source, **git}}
+                lines.append(f"    ({deployment.path}.source becomes settings.sourceContext.git: remove source)")
+        if settings:
+            keep["settings"] = settings
         if keep:
-            lines += [f"    keep them by adding to {deployment.path}:", _indented(dump({"settings": keep}))]
+            lines += [f"    keep them by adding to {deployment.path}:", _indented(dump(keep))]
         commands = secret_commands(deployment.path, missing)
         if commands:
             lines += ["    and set the values the API does not return:", *(f"      {c}" for c in commands)]

@@ -17,7 +17,7 @@ import yaml
 
 from oidc import cli, cloud, guard, offline
 from oidc.component import PulumiCloudOidc
-from oidc.settings import ConfigError, load_settings
+from oidc.settings import ConfigError, Secret, load_settings
 from tests.cloud_server import FakeCloud, closed_port_url, recorded, serving
 from tests.conftest import raw_config, run_component
 
@@ -165,13 +165,40 @@ def test_console_settings_fail_before_anything_is_declared_with_the_fields_and_t
         "paths": ["infra/**"],
     }
     assert keep["settings"]["operationContext"]["environmentVariables"] == {"AWS_REGION": "eu-west-1"}
-    assert keep["settings"]["sourceContext"] == {"git": {"repoDir": "infra"}}
+    # The entry keeps its short source, with the folder it lacked.
+    assert keep["source"] == {"repoUrl": "https://github.com/acme/infra.git", "branch": "main", "repoDir": "infra"}
+    assert "sourceContext" not in keep["settings"]
     assert (
         "pulumi config set --secret --path "
         "'deployments[0].settings.operationContext.environmentVariables.DATADOG_API_KEY' <value>" in issue.message
     )
     assert "replaceSettings: true accepts losing them" in issue.message
     assert "python -m oidc settings pull acme/infra/prod" in issue.message
+
+
+def test_a_short_source_that_cannot_hold_what_is_lost_is_moved_into_settings(pulumi_cloud: FakeCloud) -> None:
+    git = {"repoUrl": "https://g/r.git", "branch": "main", "gitAuth": {"basicAuth": {"userName": "bot"}}}
+    git["gitAuth"]["basicAuth"]["password"] = {"ciphertext": "AAAB"}
+    pulumi_cloud.settings("acme", "infra", "prod", {"sourceContext": {"git": git}})
+
+    _, error = declare([entry(source={"repoUrl": "https://g/r.git", "branch": "main"})])
+
+    assert error is not None
+    message = error.issues[0].message
+    assert "(deployments[0].source becomes settings.sourceContext.git: remove source)" in message
+    block = message.split("keep them by adding to deployments[0]:\n", 1)[1].split("\n    and set", 1)[0]
+    keep = yaml.safe_load("\n".join(line[6:] for line in block.splitlines()))
+    assert keep == {
+        "settings": {
+            "sourceContext": {
+                "git": {"repoUrl": "https://g/r.git", "branch": "main", "gitAuth": {"basicAuth": {"username": "bot"}}}
+            }
+        }
+    }
+    assert (
+        "pulumi config set --secret --path 'deployments[0].settings.sourceContext.git.gitAuth.basicAuth.password'"
+        in message
+    )
 
 
 def test_a_field_declared_false_is_declared_and_not_reported(pulumi_cloud: FakeCloud) -> None:
@@ -193,14 +220,15 @@ def test_fields_the_resource_cannot_express_are_listed_and_only_replace_settings
     assert error is not None
     [issue] = error.issues
     assert "would be erased" not in issue.message
-    assert issue.message.splitlines()[1:5] == [
+    assert issue.message.splitlines()[1:6] == [
         "    cannot be kept, as no config expresses them:",
         "      operationContext.options.remediateIfDriftDetected: the resource has no input for it; it is true",
         "      operationContext.options.shell: the provider never sends it (it reads the key Shell); it is /bin/zsh",
-        "      operationContext.role.defaultIdentifier: the deployment's Pulumi Cloud role: the resource has no "
-        "input for it; it is stack-deployer",
+        # A value is shown cut to 80 characters.
+        "      operationContext.role: the deployment's Pulumi Cloud role: the resource has no input for it; it is "
+        "{defaultIdentifier: stack-deployer, id: 4c1b1c0e-8f6a-4d43-9f1e-0c3b6f0c2a11,...",
+        "      tag: the resource has no input for it; it is nightly",
     ]
-    assert "tag: the resource has no input for it; it is nightly" in issue.message
     assert "deployments[0].replaceSettings: true accepts losing the rest" in issue.message
 
     requests = len(pulumi_cloud.requests)
@@ -434,8 +462,8 @@ def test_settings_pull_prints_the_entry_the_secret_commands_and_what_cannot_be_k
         "#   pulumi config set --secret --path "
         "'roles.deploy.deployments[2].settings.operationContext.environmentVariables.DATADOG_API_KEY' <value>" in out
     )
-    assert "#   operationContext.role.id: the deployment's Pulumi Cloud role" in out
-    assert "#   operationContext.role.name: the deployment's Pulumi Cloud role" in out
+    assert "#   operationContext.role: the deployment's Pulumi Cloud role: the resource has no input for it" in out
+    assert list(pulled) == ["project", "stack", "sessionName", "duration", "settings"]
 
 
 def test_settings_pull_round_trips_into_a_config_the_guard_accepts(
@@ -488,3 +516,46 @@ def test_settings_pull_without_token_or_with_a_failing_api_says_so(
     code, _, err = pull(capsys, "acme/infra/prod")
     assert code == 1
     assert err.startswith("error: no Pulumi Cloud token")
+
+
+# --- sorting the service's fields ------------------------------------------------------------------
+
+
+def test_bookkeeping_and_the_programs_own_oidc_are_never_a_loss() -> None:
+    body = {"version": 9, "source": "provider", "operationContext": {"oidc": {"aws": {"roleArn": "arn:x"}}}}
+
+    assert guard.current_settings(body) == guard.CurrentSettings({}, {}, {})
+
+
+def test_the_services_default_image_is_nothing_to_keep() -> None:
+    body = {"executorContext": {"executorImage": {"reference": "pulumi/pulumi:latest", "isDefault": True}}}
+
+    assert guard.current_settings(body).kept == {}
+
+
+def test_an_unknown_field_cannot_be_kept_and_a_secret_one_is_not_shown() -> None:
+    body = {
+        "futureField": {"mode": "fast"},
+        "sourceContext": {"git": {"branch": "main", "gitAuth": {"accessToken": {"ciphertext": "AAAB"}}}},
+    }
+
+    current = guard.current_settings(body)
+
+    assert current.kept == {"sourceContext.git.branch": "main"}
+    assert current.unkept == {
+        "futureField.mode": "the resource has no input for it; it is fast",
+        "sourceContext.git.gitAuth.accessToken": "a personal access token: the resource takes basicAuth or sshAuth",
+    }
+
+
+def test_secret_values_of_the_api_are_kept_as_secrets_to_set_again() -> None:
+    body = {"executorContext": {"executorImage": {"reference": "r", "credentials": {"username": "u", "password": {}}}}}
+    body["executorContext"]["executorImage"]["credentials"]["password"] = {"secret": "[secret]"}
+
+    kept = guard.current_settings(body).kept
+
+    assert kept == {
+        "executorContext.executorImage": "r",
+        "executorContext.credentials.username": "u",
+        "executorContext.credentials.password": Secret(""),
+    }
