@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import jwt
 import pulumi
 
-from oidc import cloud, component, explain, guard, offline
+from oidc import audiences, cloud, component, explain, guard, offline
 from oidc.settings import ConfigError, hidden_settings, load_settings
 
 EXIT_OK = 0
@@ -87,6 +87,10 @@ def _resource_order(resource: offline.RecordedResource) -> tuple[bool, str, str,
 
 
 PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+ADD_AUDIENCES_NOTE = (
+    "reused, addAudiences: each client ID below that the provider lacks at deploy time is added by this stack; "
+    "one it has already is left as it is. pulumi destroy removes only those this stack added"
+)
 ROLE = "aws:iam/role:Role"
 
 
@@ -162,6 +166,17 @@ def _provider_report(provider_component: offline.RecordedResource, recording: of
     arn = str(provider_component.inputs["arn"])
     created = [r for r in recording.children(provider_component) if r.type == PROVIDER]
     if not created:
+        added = sorted(
+            (r for r in recording.children(provider_component) if r.type == audiences.TYPE),
+            key=lambda r: str(r.inputs["clientId"]),
+        )
+        if added:
+            return {
+                "created": False,
+                "arn": arn,
+                "note": ADD_AUDIENCES_NOTE,
+                "addsClientIds": [{"clientId": r.inputs["clientId"], "name": r.name} for r in added],
+            }
         return {
             "created": False,
             "arn": arn,
@@ -366,6 +381,8 @@ def _account_text(account: dict[str, Any], composed: bool) -> list[str]:
     else:
         lines.append("  OIDC provider (reused, not managed by this stack)")
         lines += _pairs([("arn", provider["arn"]), ("", provider["note"])], "    ")
+        for item in provider.get("addsClientIds", []):
+            lines.append(f"    adds client ID {item['clientId']} ({item['name']})")
     lines.append("")
     for role in account["roles"]:
         lines += _role_text(role)

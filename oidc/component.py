@@ -26,9 +26,10 @@ import pulumi_aws as aws
 import pulumi_pulumiservice as pulumiservice
 import pulumi_tls as tls
 
-from oidc import claims, cloud, esc, guard, trust
+from oidc import audiences, claims, cloud, esc, guard, trust
 from oidc.settings import (
     FORM_A_KEY,
+    MAX_CLIENT_IDS,
     AccountSettings,
     ConfigError,
     ConfigIssue,
@@ -109,12 +110,19 @@ class OidcProvider(pulumi.ComponentResource):
         thumbprints: Literal["auto"] | Sequence[str] = "auto",
         protect: bool = True,
         moved_from: pulumi.Resource | None = None,
+        add_client_ids: audiences.Credentials | None = None,
+        config_path: str = "oidcProvider",
+        missing_client_ids: Sequence[str] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Declare the provider of ``issuer`` in ``account`` with ``client_ids``, or stand for the one at ``arn``.
 
         ``arn`` is the provider's ARN either way: for a created one, the ARN IAM will give it
-        (:func:`oidc.claims.provider_arn`), so roles can name it before it exists.
+        (:func:`oidc.claims.provider_arn`), so roles can name it before it exists. A reused provider
+        given ``add_client_ids`` (the account's credentials) gets one
+        :class:`oidc.audiences.OpenIdConnectProviderClientId` per client ID, which adds it unless the
+        provider has it (``oidcProvider.addAudiences``, config key ``config_path``);
+        ``missing_client_ids`` are those it lacked when read, which these resources add on create.
         """
         props = {
             "account": account,
@@ -134,6 +142,18 @@ class OidcProvider(pulumi.ComponentResource):
                 thumbprint_lists=self._thumbprints(issuer, thumbprints),
                 opts=pulumi.ResourceOptions(parent=self, protect=protect, aliases=_moved(moved_from)),
             )
+        self.client_id_resources: dict[str, audiences.OpenIdConnectProviderClientId] = {}
+        self.missing_client_ids = tuple(missing_client_ids)
+        if not create and add_client_ids is not None:
+            for client_id in client_ids:
+                self.client_id_resources[client_id] = audiences.OpenIdConnectProviderClientId(
+                    audiences.logical_name(name, client_id),
+                    provider_arn=arn,
+                    client_id=client_id,
+                    credentials=add_client_ids,
+                    config_path=config_path,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
         self.arn = self.resource.arn if self.resource else pulumi.Output.from_input(arn)
         self.client_ids = pulumi.Output.from_input(list(client_ids))
         self.register_outputs({"arn": self.arn, "clientIds": self.client_ids})
@@ -295,6 +315,8 @@ class _Account:
     provider_arn: str
     client_ids: list[str]
     provider: pulumi.ProviderResource | None
+    missing_client_ids: tuple[str, ...] = ()
+    """Of a reused provider with ``addAudiences``: the client IDs it lacks, as read (empty when unknown)."""
 
 
 @dataclass(frozen=True)
@@ -350,6 +372,9 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 thumbprints=oidc.thumbprints,
                 protect=oidc.protect,
                 moved_from=self if key == FORM_A_KEY else None,
+                add_client_ids=_credentials(account) if oidc.arn is not None and oidc.add_audiences else None,
+                config_path=f"{account.settings.config_path}oidcProvider",
+                missing_client_ids=account.missing_client_ids,
                 opts=self._child_options(account.provider),
             )
         self.role_components: dict[str, OidcRole] = {}
@@ -431,9 +456,15 @@ class PulumiCloudOidc(pulumi.ComponentResource):
             roles = settings.roles_of(account.key)
             needed = sorted({a.audience for role in roles for a in _admissions(settings.organization, role)})
             oidc = account.oidc_provider
+            missing: tuple[str, ...] = ()
             if oidc.arn is not None:
-                problem = _check_reused_provider(
-                    oidc.arn, account_id, needed, invoke, f"{account.config_path}oidcProvider.arn"
+                problem, missing = _check_reused_provider(
+                    oidc.arn,
+                    account_id,
+                    needed,
+                    invoke,
+                    f"{account.config_path}oidcProvider.arn",
+                    add_audiences=oidc.add_audiences,
                 )
                 if problem is not None:
                     issues.append(problem)
@@ -442,7 +473,9 @@ class PulumiCloudOidc(pulumi.ComponentResource):
             else:
                 provider_arn = claims.provider_arn(partition, account_id, settings.issuer)
                 client_ids = provider_client_ids(settings.organization, account, roles, settings.by_roles)
-            accounts[account.key] = _Account(account, partition, account_id, provider_arn, client_ids, provider)
+            accounts[account.key] = _Account(
+                account, partition, account_id, provider_arn, client_ids, provider, missing
+            )
         issues.extend(_same_account_problems(settings, accounts))
         return accounts, issues
 
@@ -588,26 +621,58 @@ def _unreachable(error: Exception) -> str:
     return f"AWS could not be read with this account's credentials: {error}"
 
 
-def _check_reused_provider(
-    arn: str, account_id: str, audiences: list[str], opts: pulumi.InvokeOptions | None, path: str
-) -> ConfigIssue | None:
-    """What keeps the reused provider at ``arn`` from admitting the roles' tokens, if anything.
+def _credentials(account: _Account) -> audiences.Credentials:
+    """The credentials of ``account`` as its AWS provider gets them, for the client IDs added outside it."""
+    assume = account.settings.assume_role
+    return audiences.Credentials(
+        account_id=account.account_id,
+        region=account.settings.region,
+        profile=account.settings.profile,
+        role_arn=assume.role_arn if assume else None,
+        session_name=assume.session_name if assume else None,
+        external_id=assume.external_id if assume else None,
+    )
 
-    A look-up that reports no client IDs (an offline plan) cannot be checked and passes.
+
+def _check_reused_provider(
+    arn: str,
+    account_id: str,
+    audiences: list[str],
+    opts: pulumi.InvokeOptions | None,
+    path: str,
+    *,
+    add_audiences: bool = False,
+) -> tuple[ConfigIssue | None, tuple[str, ...]]:
+    """What keeps the reused provider at ``arn`` from admitting the roles' tokens, if anything, and the
+    audiences it lacks.
+
+    With ``add_audiences`` a lacking audience is no problem (this stack adds it), unless adding them
+    would exceed IAM's limit of client IDs. A look-up that reports no client IDs (an offline plan)
+    cannot be checked and passes.
     """
     if arn.split(":")[4] != account_id:
-        return _issue(path, f"got {arn!r}, a provider of account {arn.split(':')[4]}; this account is {account_id}")
+        issue = _issue(path, f"got {arn!r}, a provider of account {arn.split(':')[4]}; this account is {account_id}")
+        return issue, ()
     try:
         existing = aws.iam.get_open_id_connect_provider(arn=arn, opts=opts)
     except Exception as error:  # the provider's own message says why (not found, denied)
-        return _issue(path, f"got {arn!r}; AWS could not read it: {error}")
+        return _issue(path, f"got {arn!r}; AWS could not read it: {error}"), ()
     # Typed as always present, but an offline look-up leaves it out: nothing to check then.
     client_ids = cast("Sequence[str] | None", existing.client_id_lists)
     if client_ids is None:
-        return None
+        return None, ()
     missing = [a for a in audiences if a not in client_ids]
     if not missing:
-        return None
+        return None, ()
+    if add_audiences:
+        total = len(client_ids) + len(missing)
+        if total > MAX_CLIENT_IDS:
+            return _issue(
+                path.removesuffix("arn") + "addAudiences",
+                f"{arn} holds {len(client_ids)} client IDs; adding {missing} would make {total}, and IAM allows at "
+                f"most {MAX_CLIENT_IDS} per provider (not adjustable): remove client IDs it no longer needs",
+            ), tuple(missing)
+        return None, tuple(missing)
     commands = "; ".join(
         f"aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {arn} --client-id {a}"
         for a in missing
@@ -615,5 +680,5 @@ def _check_reused_provider(
     return _issue(
         path,
         f"got {arn!r}, whose client IDs {sorted(client_ids)} lack {missing}, so STS would reject those tokens; "
-        f"add them: {commands}",
-    )
+        f"add them: {commands} (or set {path.removesuffix('arn')}addAudiences: true to let this stack add them)",
+    ), tuple(missing)

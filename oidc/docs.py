@@ -139,6 +139,14 @@ NESTED: Mapping[str, tuple[NestedKey, ...]] = {
             "`true`",
             "protect the created provider from `pulumi destroy`, as the whole account may rely on it",
         ),
+        NestedKey(
+            "addAudiences",
+            "bool",
+            "`false`",
+            "with `arn`: one resource per audience the roles need, which adds it to the provider if it lacks it; "
+            "`pulumi destroy` removes only the client IDs this stack added. `false`: a missing audience stops the "
+            "run with the command that adds it",
+        ),
     ),
     "role": _ROLE_KEYS,
     "deployments[]": (

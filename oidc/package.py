@@ -72,6 +72,12 @@ class OidcProvider(TypedDict, total=False):
     )
     protect: bool
     """Protect the created provider from `pulumi destroy`, as the whole account may rely on it. Default: `true`."""
+    add_audiences: bool
+    (
+        "With `arn`: one resource per audience the roles need, which adds it to the provider if it lacks it; `pulumi "
+        "destroy` removes only the client IDs this stack added. `false`: a missing audience stops the run with the "
+        "command that adds it. Default: `false`."
+    )
 
 
 class Role(TypedDict, total=False):

@@ -87,6 +87,8 @@ class OidcProviderSettings:
     thumbprints: Literal["auto"] | tuple[str, ...] = "auto"
     audiences: tuple[str, ...] = ()
     protect: bool = True
+    add_audiences: bool = False
+    """With ``arn``: add the client IDs the roles need that the provider lacks (design 2d)."""
 
 
 @dataclass(frozen=True)
@@ -936,7 +938,7 @@ def _issuer(reader: _Reader, value: str | None) -> str | None:
 
 
 def _oidc_provider(reader: _Reader, value: Any, path: str, issuer: str | None) -> OidcProviderSettings | None:
-    data = reader.obj(value, path, ("arn", "thumbprints", "audiences", "protect"))
+    data = reader.obj(value, path, ("arn", "thumbprints", "audiences", "protect", "addAudiences"))
     if data is None:
         return None
     issues_before = len(reader.issues)
@@ -990,9 +992,20 @@ def _oidc_provider(reader: _Reader, value: Any, path: str, issuer: str | None) -
     protect = True
     if "protect" in data:
         protect = bool(reader.boolean(data["protect"], f"{path}.protect"))
+    add_audiences = False
+    if "addAudiences" in data:
+        add_audiences = bool(reader.boolean(data["addAudiences"], f"{path}.addAudiences"))
+        if add_audiences and "arn" not in data:
+            reader.fail(
+                f"{path}.addAudiences",
+                data["addAudiences"],
+                "only with arn: a provider this program creates already registers every audience its roles need",
+            )
     if len(reader.issues) > issues_before:
         return None
-    return OidcProviderSettings(arn=arn, thumbprints=thumbprints, audiences=audiences, protect=protect)
+    return OidcProviderSettings(
+        arn=arn, thumbprints=thumbprints, audiences=audiences, protect=protect, add_audiences=add_audiences
+    )
 
 
 def _role(
