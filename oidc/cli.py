@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import jwt
 import pulumi
 
 from oidc import component, explain, offline
@@ -514,6 +513,14 @@ def read_token(source: str | None, stdin: TextIO) -> tuple[str, str]:
 
 def decode_token(token: str) -> dict[str, Any]:
     """The token's claims, decoded without verifying its signature (``explain`` judges, it does not trust)."""
+    # PyJWT comes with the package's cli extra: only decoding a token needs it.
+    try:
+        import jwt  # noqa: PLC0415
+    except ImportError:
+        raise InputError(
+            "decoding a token needs PyJWT, which the package's cli extra installs: "
+            "pip install 'pulumi-aws-oidc[cli]' (or give --aud and --sub)"
+        ) from None
     try:
         decoded = jwt.decode(token, options={"verify_signature": False})
     except (jwt.InvalidTokenError, UnicodeError, ValueError) as error:
