@@ -9,9 +9,9 @@ NEEDED := 3.11
 
 .PHONY: plan docs bench test test-min lint types unit format clean FORCE
 
-# The interpreter, asked once: "<status> <version> <sys.executable>", status ok, old (before $(NEEDED)) or
+# The interpreter, asked once: "<status> <version> <its real path>", status ok, old (before $(NEEDED)) or
 # nopip (no ensurepip, so venv cannot give the virtualenv pip). Written for any Python, even 2.7.
-PYTHON_PROBE := import sys; v = sys.version_info; print("%s %d.%d.%d %s" % ("old" if v < (3, 11) else "ok" if __import__("importlib.util").util.find_spec("ensurepip") else "nopip", v[0], v[1], v[2], sys.executable))
+PYTHON_PROBE := import sys; v = sys.version_info; print("%s %d.%d.%d %s" % ("old" if v < (3, 11) else "ok" if __import__("importlib.util").util.find_spec("ensurepip") else "nopip", v[0], v[1], v[2], __import__("os").path.realpath(sys.executable)))
 PYTHON_FOUND := $(shell $(PYTHON) -c '$(PYTHON_PROBE)' 2>/dev/null)
 PYTHON_STATUS := $(word 1,$(PYTHON_FOUND))
 PYTHON_VERSION := $(word 2,$(PYTHON_FOUND))

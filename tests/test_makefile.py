@@ -111,7 +111,9 @@ def test_the_interpreter_given_as_python_is_the_one_checked(project: Path, tmp_p
 
     assert result.returncode != 0
     [line] = result.stderr.splitlines()
-    assert f"{old} is Python 3.9.18 at {sys.executable}: this project needs Python 3.11 or later" in line
+    assert (
+        f"{old} is Python 3.9.18 at {os.path.realpath(sys.executable)}: this project needs Python 3.11 or later" in line
+    )
 
 
 def test_an_interpreter_that_cannot_run_is_named(project: Path) -> None:
@@ -172,3 +174,16 @@ def test_a_venv_of_another_interpreter_is_rebuilt(
     rebuild = [f"rm -rf {venv}", f"python3 -m venv {venv}"]
     assert lines[:2] == rebuild
     assert any(line.startswith(f"{venv}/bin/python -m pip install") for line in lines)
+
+
+def test_two_names_of_one_interpreter_share_the_venv(project: Path, tmp_path: Path) -> None:
+    interpreter(tmp_path / "bin")
+    other_name = tmp_path / "elsewhere" / "python3.x"  # another path to the same interpreter
+    other_name.parent.mkdir()
+    other_name.symlink_to(os.path.realpath(sys.executable))
+    built_venv(project, ".venv", the_stamp(dry_run(project, "test", path=tmp_path / "bin").stdout, ".venv"))
+
+    result = dry_run(project, "test", f"PYTHON={other_name}", path=tmp_path / "bin")
+
+    assert result.returncode == 0, result.stderr
+    assert "-m venv" not in result.stdout
