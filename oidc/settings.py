@@ -300,7 +300,7 @@ def _show(value: Any) -> str:
     return f"{text[: SHOWN_CHARS - 1]}…{size}"
 
 
-def did_you_mean(word: Any, known: Iterable[str], before: str = "; ") -> str:
+def _did_you_mean(word: Any, known: Iterable[str], before: str = "; ") -> str:
     """``; did you mean `known`?`` for the known word closest to ``word`` (ignoring case), or nothing."""
     if not isinstance(word, str):
         return ""
@@ -312,7 +312,7 @@ def did_you_mean(word: Any, known: Iterable[str], before: str = "; ") -> str:
 def _unknown_key(key: str, allowed_keys: Sequence[str]) -> str:
     """What an unknown key is told: the closest known key, if one is close, and the keys allowed there."""
     allowed = ", ".join(allowed_keys)
-    suggestion = did_you_mean(key, allowed_keys, before="")
+    suggestion = _did_you_mean(key, allowed_keys, before="")
     return f"unknown key, {suggestion} (allowed: {allowed})" if suggestion else f"unknown key; allowed: {allowed}"
 
 
@@ -389,7 +389,7 @@ class _Reader:
     def operation(self, value: Any, path: str) -> str | None:
         if value not in claims.OPERATIONS:
             self.fail(
-                path, value, f"expected one of {', '.join(claims.OPERATIONS)}{did_you_mean(value, claims.OPERATIONS)}"
+                path, value, f"expected one of {', '.join(claims.OPERATIONS)}{_did_you_mean(value, claims.OPERATIONS)}"
             )
             return None
         return str(value)
@@ -788,7 +788,7 @@ def _roles(
                     f"{path}.account",
                     data["account"],
                     f"expected a key of accounts: {', '.join(sorted(known_accounts))}"
-                    f"{did_you_mean(data['account'], sorted(known_accounts))}",
+                    f"{_did_you_mean(data['account'], sorted(known_accounts))}",
                 )
             else:
                 account = str(data["account"])
