@@ -1,11 +1,36 @@
 # `make plan` and `make test` create .venv and install what they need on first use.
+# They need Python 3.11 or later: `python3`, or the interpreter given as PYTHON (make test PYTHON=python3.12).
 PYTHON ?= python3
 STACK ?= dev
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+NEEDED := 3.11
 
-.PHONY: plan docs bench test test-min lint types unit format clean
+.PHONY: plan docs bench test test-min lint types unit format clean FORCE
+
+# The interpreter, asked once: "<status> <version> <its real path>", status ok, old (before $(NEEDED)) or
+# nopip (no ensurepip, so venv cannot give the virtualenv pip). Written for any Python, even 2.7.
+PYTHON_PROBE := import sys; v = sys.version_info; print("%s %d.%d.%d %s" % ("old" if v < (3, 11) else "ok" if __import__("importlib.util").util.find_spec("ensurepip") else "nopip", v[0], v[1], v[2], __import__("os").path.realpath(sys.executable)))
+PYTHON_FOUND := $(shell $(PYTHON) -c '$(PYTHON_PROBE)' 2>/dev/null)
+PYTHON_STATUS := $(word 1,$(PYTHON_FOUND))
+PYTHON_VERSION := $(word 2,$(PYTHON_FOUND))
+# What a virtualenv records of the interpreter that built it (version and path): another one rebuilds it.
+PYTHON_BUILD := $(wordlist 2,$(words $(PYTHON_FOUND)),$(PYTHON_FOUND))
+PASS_ANOTHER := pass another interpreter, e.g. make $(or $(MAKECMDGOALS),plan) PYTHON=python3.12 (a name or a path)
+# Where PYTHON is a name, the interpreter it runs.
+PYTHON_AT := $(if $(filter $(PYTHON),$(lastword $(PYTHON_FOUND))),, at $(lastword $(PYTHON_FOUND)))
+
+# Every target but clean needs the interpreter: say at once, in one line, why it will not do.
+ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),plan)),)
+ifeq ($(PYTHON_STATUS),)
+$(error $(PYTHON) cannot be run as Python: this project needs Python $(NEEDED) or later; install it, or $(PASS_ANOTHER))
+else ifeq ($(PYTHON_STATUS),old)
+$(error $(PYTHON) is Python $(PYTHON_VERSION)$(PYTHON_AT): this project needs Python $(NEEDED) or later; $(PASS_ANOTHER))
+else ifeq ($(PYTHON_STATUS),nopip)
+$(error $(PYTHON) is Python $(PYTHON_VERSION)$(PYTHON_AT) without ensurepip, so it cannot create a virtualenv with pip: install python$(basename $(PYTHON_VERSION))-venv (Debian, Ubuntu), or $(PASS_ANOTHER))
+endif
+endif
 
 plan: $(INSTALLED)
 	$(BIN)/python -m oidc plan --stack $(STACK)
@@ -35,19 +60,33 @@ unit: $(INSTALLED)
 test-min: .venv-min/.installed
 	.venv-min/bin/python -m pytest -p no:cacheprovider
 
-.venv-min/.installed: requirements-min.txt requirements-dev.txt
-	test -x .venv-min/bin/python || $(PYTHON) -m venv .venv-min
-	.venv-min/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-min.txt -r requirements-dev.txt
-	touch $@
-
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-$(INSTALLED): requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+# <venv>/.python names the interpreter that built <venv>. When PYTHON is another one (or the file is
+# missing: a virtualenv of unknown origin), the virtualenv is built again from scratch.
+$(VENV)/.python .venv-min/.python:
+	rm -rf $(@D)
+	$(PYTHON) -m venv $(@D)
+	echo '$(PYTHON_BUILD)' > $@
+
+ifneq ($(shell cat $(VENV)/.python 2>/dev/null),$(PYTHON_BUILD))
+$(VENV)/.python: FORCE
+endif
+ifneq ($(shell cat .venv-min/.python 2>/dev/null),$(PYTHON_BUILD))
+.venv-min/.python: FORCE
+endif
+
+$(INSTALLED): requirements.txt requirements-dev.txt $(VENV)/.python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+.venv-min/.installed: requirements-min.txt requirements-dev.txt .venv-min/.python
+	.venv-min/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-min.txt -r requirements-dev.txt
 	touch $@
 
 clean:
 	rm -rf $(VENV) .venv-min .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+FORCE:

@@ -26,7 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import jwt
 import pulumi
 
 from oidc import audiences, cloud, component, explain, guard, offline
@@ -419,6 +418,46 @@ class StackError(Exception):
     """The stack cannot be evaluated: its files are missing or its config is invalid."""
 
 
+class UsageError(Exception):
+    """The command line names no stack of this project."""
+
+
+_STACK_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
+"""Pulumi's alphabet for organization, project and stack names."""
+
+
+@dataclass(frozen=True)
+class StackName:
+    """``--stack`` as Pulumi names stacks: ``name``, ``org/name`` or ``org/project/name``."""
+
+    name: str
+    organization: str | None = None
+    project: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> StackName:
+        parts = text.split("/")
+        if len(parts) > 3 or not all(_STACK_PART.fullmatch(part) and part.strip(".") for part in parts):
+            raise UsageError(
+                f"--stack {text}: expected NAME, ORG/NAME or ORG/PROJECT/NAME, each of letters, digits, '-', '_' "
+                "and '.'"
+            )
+        if len(parts) == 3:
+            return cls(name=parts[2], organization=parts[0], project=parts[1])
+        if len(parts) == 2:
+            return cls(name=parts[1], organization=parts[0])
+        return cls(name=parts[0])
+
+    def check_project(self, text: str, project: str, directory: Path) -> None:
+        """A usage error when ``--stack`` names another project than the one in ``directory``."""
+        if self.project is not None and self.project != project:
+            raise UsageError(
+                f"--stack {text}: names a stack of project {self.project}, but {directory / 'Pulumi.yaml'} is project "
+                f"{project}; give --stack {self.organization}/{project}/{self.name}, or --cwd the folder of "
+                f"project {self.project}"
+            )
+
+
 @dataclass(frozen=True)
 class Evaluated:
     """A stack evaluated offline: its config, what the program declared, and its roles."""
@@ -445,10 +484,19 @@ def _default_account(config: offline.StackConfig) -> dict[str, Any]:
     return {}
 
 
-def evaluate_stack(stack: str, directory: Path) -> Evaluated:
-    """Read the stack's config and run the program offline; :class:`StackError` says what is wrong."""
+def evaluate_stack(stack_text: str, directory: Path) -> Evaluated:
+    """Read the stack's config and run the program offline; :class:`StackError` says what is wrong.
+
+    ``stack_text`` is ``--stack``: ``name``, ``org/name`` or ``org/project/name`` (its project must be
+    the one in ``directory``, or :class:`UsageError`); the config is ``Pulumi.<name>.yaml``.
+    """
+    stack_name = StackName.parse(stack_text)
+    stack = stack_name.name
     try:
-        config = offline.read_stack_config(offline.find_project(directory), stack)
+        project_dir = offline.find_project(directory)
+        if stack_name.project is not None:
+            stack_name.check_project(stack_text, offline.project_name(project_dir), project_dir)
+        config = offline.read_stack_config(project_dir, stack)
         problems = [f"  - {key}: a secure value; it cannot be decrypted offline" for key in config.undecryptable]
         if problems:
             raise StackError(f"Pulumi.{stack}.yaml: invalid config:\n" + "\n".join(problems))
@@ -470,6 +518,9 @@ def evaluate_stack(stack: str, directory: Path) -> Evaluated:
 def plan(stack: str, as_json: bool, directory: Path) -> int:
     try:
         evaluated = evaluate_stack(stack, directory)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except StackError as error:
         print(error, file=sys.stderr)
         return EXIT_INVALID
@@ -503,6 +554,14 @@ def read_token(source: str | None, stdin: TextIO) -> tuple[str, str]:
 
 def decode_token(token: str) -> dict[str, Any]:
     """The token's claims, decoded without verifying its signature (``explain`` judges, it does not trust)."""
+    # PyJWT comes with the package's cli extra: only decoding a token needs it.
+    try:
+        import jwt  # noqa: PLC0415
+    except ImportError:
+        raise InputError(
+            "decoding a token needs PyJWT, which the package's cli extra installs: "
+            "pip install 'pulumi-aws-oidc[cli]' (or give --aud and --sub)"
+        ) from None
     try:
         decoded = jwt.decode(token, options={"verify_signature": False})
     except (jwt.InvalidTokenError, UnicodeError, ValueError) as error:
@@ -637,6 +696,9 @@ def explain_command(args: argparse.Namespace, stdin: TextIO) -> int:
         return EXIT_USAGE
     try:
         evaluated = evaluate_stack(args.stack, args.cwd)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except StackError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
@@ -685,7 +747,12 @@ def parser() -> argparse.ArgumentParser:
         ),
     )
     for sub in (plan_parser, explain_parser):
-        sub.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to read (default: dev)")
+        sub.add_argument(
+            "--stack",
+            default="dev",
+            metavar="[ORG/[PROJECT/]]NAME",
+            help="the stack, named as Pulumi names it; its config is Pulumi.<NAME>.yaml (default: dev)",
+        )
         sub.add_argument("--json", action="store_true", help="print one JSON document")
         sub.add_argument(
             "--cwd", type=Path, default=Path.cwd(), help="project folder, or a folder below it (default: here)"

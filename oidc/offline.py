@@ -445,6 +445,15 @@ def _hide_secrets(value: Any, *, nested: bool = False) -> tuple[Any, bool]:
     return value, False
 
 
+def project_name(directory: Path) -> str:
+    """The project's name, from ``Pulumi.yaml`` in ``directory``."""
+    project_path = directory / "Pulumi.yaml"
+    project_file = _load_yaml(project_path)
+    if not isinstance(project_file, dict) or not isinstance(project_file.get("name"), str):
+        raise StackFileError(f"{project_path} has no project name")
+    return str(project_file["name"])
+
+
 def read_stack_config(directory: Path, stack: str) -> StackConfig:
     """Read the project's name and the stack's config, with the project's config defaults.
 
@@ -452,10 +461,8 @@ def read_stack_config(directory: Path, stack: str) -> StackConfig:
     :data:`SECRET_PLACEHOLDER` in its place, and its key is marked secret.
     """
     project_path = directory / "Pulumi.yaml"
+    project = project_name(directory)
     project_file = _load_yaml(project_path)
-    if not isinstance(project_file, dict) or not isinstance(project_file.get("name"), str):
-        raise StackFileError(f"{project_path} has no project name")
-    project = project_file["name"]
 
     def qualified(key: str) -> str:
         return key if ":" in key else f"{project}:{key}"

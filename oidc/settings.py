@@ -8,6 +8,7 @@ path, the value received and what is allowed, so bad config never reaches AWS.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import unicodedata
@@ -28,6 +29,8 @@ _T = TypeVar("_T")
 
 DEFAULT_ESC_SESSION_NAME = "pulumi-environments-session"
 DEFAULT_DURATION = "1h"
+DEFAULT_ROLE_MAX_SESSION = 3600
+"""A role's ``maxSessionDuration`` when none is given (IAM's default, 1h)."""
 DEFAULT_TRUST_POLICY_MAX_CHARS = 2048
 MAX_TRUST_POLICY_CHARS = 4096
 """The highest value IAM's "Role trust policy length" quota can be raised to."""
@@ -249,7 +252,7 @@ class RoleSettings:
     policy_arns: tuple[str, ...] | None = None
     """``None`` means the partition's ``ReadOnlyAccess``, resolved when the partition is known."""
     permissions_boundary: str | None = None
-    max_session_duration: int = 3600
+    max_session_duration: int = DEFAULT_ROLE_MAX_SESSION
     tags: Mapping[str, str] = field(default_factory=dict)
     deployments: tuple[DeploymentStack, ...] = ()
     environments: tuple[EscEnvironment, ...] = ()
@@ -310,8 +313,43 @@ class ConfigError(Exception):
         super().__init__(f"invalid config ({count} problem{'s' if count != 1 else ''}):\n{lines}")
 
 
+SHOWN_CHARS = 80
+"""About how much of a received value a message quotes."""
+
+
 def _show(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
+    """A received value as the user wrote it, in JSON form (text quoted), cut to about 80 characters.
+
+    Values come decoded (never the JSON text Pulumi keeps for an object or list), keep their keys'
+    order and their non-ASCII characters; a longer one is cut with an ellipsis and its size.
+    """
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if len(text) <= SHOWN_CHARS:
+        return text
+    size = ""
+    if isinstance(value, str):
+        size = f" ({len(value)} characters)"
+    elif isinstance(value, dict):
+        size = f" ({len(value)} {'entry' if len(value) == 1 else 'entries'})"
+    elif isinstance(value, list):
+        size = f" ({len(value)} item{'' if len(value) == 1 else 's'})"
+    return f"{text[: SHOWN_CHARS - 1]}…{size}"
+
+
+def _did_you_mean(word: Any, known: Iterable[str], before: str = "; ") -> str:
+    """``; did you mean `known`?`` for the known word closest to ``word`` (ignoring case), or nothing."""
+    if not isinstance(word, str):
+        return ""
+    by_lower = {key.lower(): key for key in known}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"{before}did you mean `{by_lower[close[0]]}`?" if close else ""
+
+
+def _unknown_key(key: str, allowed_keys: Sequence[str]) -> str:
+    """What an unknown key is told: the closest known key, if one is close, and the keys allowed there."""
+    allowed = ", ".join(allowed_keys)
+    suggestion = _did_you_mean(key, allowed_keys, before="")
+    return f"unknown key, {suggestion} (allowed: {allowed})" if suggestion else f"unknown key; allowed: {allowed}"
 
 
 class _Reader:
@@ -338,7 +376,7 @@ class _Reader:
             return None
         for key in value:
             if key not in allowed_keys:
-                self.fail(f"{path}.{key}", value[key], f"unknown key; allowed: {', '.join(allowed_keys)}")
+                self.fail(f"{path}.{key}", value[key], _unknown_key(key, allowed_keys))
         return value
 
     def string(
@@ -392,7 +430,9 @@ class _Reader:
 
     def operation(self, value: Any, path: str) -> str | None:
         if value not in claims.OPERATIONS:
-            self.fail(path, value, f"expected one of {', '.join(claims.OPERATIONS)}")
+            self.fail(
+                path, value, f"expected one of {', '.join(claims.OPERATIONS)}{_did_you_mean(value, claims.OPERATIONS)}"
+            )
             return None
         return str(value)
 
@@ -472,7 +512,7 @@ def load_settings(
                 "prefix it with the project name of Pulumi.yaml",
             )
         elif key not in KEYS:
-            reader.fail(key, values[key], f"unknown key; allowed: {', '.join(KEYS)}")
+            reader.fail(key, _json(values, key, None), _unknown_key(key, KEYS))
 
     organization = _organization(reader, values.get("organization"))
     issuer = _issuer(reader, values.get("issuer"))
@@ -528,8 +568,9 @@ def _form_a(
     max_chars = _max_chars(
         reader, _json(values, "trustPolicyMaxChars", DEFAULT_TRUST_POLICY_MAX_CHARS), "trustPolicyMaxChars"
     )
-    role = _role(reader, _json(values, "role", {}), "role", ROLE_FIELDS)
-    max_session = role.max_session_duration if role else MAX_SESSION_SECONDS
+    raw_role = _json(values, "role", {})
+    role = _role(reader, raw_role, "role", ROLE_FIELDS)
+    max_session = _role_max_session(raw_role)
     deployments = _deployments(reader, _json(values, "deployments", []), "deployments", max_session, "role")
     environments = _environments(reader, _json(values, "environments", []), "environments", max_session, "role")
     if deployments == () and environments == ():
@@ -793,13 +834,14 @@ def _roles(
                 reader.fail(
                     f"{path}.account",
                     data["account"],
-                    f"expected a key of accounts: {', '.join(sorted(known_accounts))}",
+                    f"expected a key of accounts: {', '.join(sorted(known_accounts))}"
+                    f"{_did_you_mean(data['account'], sorted(known_accounts))}",
                 )
             else:
                 account = str(data["account"])
         elif "account" in data:
             reader.fail(f"{path}.account", data["account"], "only with accounts: declare the accounts, or remove this")
-        max_session = role.max_session_duration if role else MAX_SESSION_SECONDS
+        max_session = _role_max_session(data)
         deployments = _deployments(reader, data.get("deployments", []), f"{path}.deployments", max_session, path)
         environments = _environments(reader, data.get("environments", []), f"{path}.environments", max_session, path)
         if deployments == () and environments == ():
@@ -1052,13 +1094,17 @@ def _role(
     boundary = None
     if "permissionsBoundary" in data:
         boundary = reader.policy_arn(data["permissionsBoundary"], f"{at}.permissionsBoundary")
-    max_session = 3600
+    max_session = DEFAULT_ROLE_MAX_SESSION
     if "maxSessionDuration" in data:
         max_session = (
             reader.duration(
-                data["maxSessionDuration"], f"{at}.maxSessionDuration", MIN_ROLE_MAX_SECONDS, MAX_SESSION_SECONDS, ""
+                data["maxSessionDuration"],
+                f"{at}.maxSessionDuration",
+                MIN_ROLE_MAX_SECONDS,
+                MAX_SESSION_SECONDS,
+                "; the durations of the role's entries are checked against it once it is valid",
             )
-            or 3600
+            or DEFAULT_ROLE_MAX_SESSION
         )
     tags: dict[str, str] = {}
     if "tags" in data:
@@ -1074,6 +1120,20 @@ def _role(
         max_session_duration=max_session,
         tags=tags,
     )
+
+
+def _role_max_session(value: Any) -> int | None:
+    """The role's ``maxSessionDuration`` in seconds (default 1h), the limit of its entries' durations.
+
+    Read apart from the role's other fields, so that a wrong one elsewhere in the role does not
+    change the limit. ``None`` when the maximum itself is invalid (reported once, by :func:`_role`)
+    or the role is no object: then no limit is assumed.
+    """
+    if not isinstance(value, dict):
+        return None
+    if "maxSessionDuration" not in value:
+        return DEFAULT_ROLE_MAX_SESSION
+    return _Reader().duration(value["maxSessionDuration"], "", MIN_ROLE_MAX_SECONDS, MAX_SESSION_SECONDS, "")
 
 
 def _tag_text(text: str) -> bool:
@@ -1103,17 +1163,24 @@ _SESSION_KEYS = ("sessionName", "duration", "policyArns")
 
 
 def _session(
-    reader: _Reader, data: dict[str, Any], path: str, default_name: str, *, max_session: int, role_path: str
+    reader: _Reader, data: dict[str, Any], path: str, default_name: str, *, max_session: int | None, role_path: str
 ) -> AwsSession | None:
-    """Read ``sessionName``, ``duration`` and ``policyArns`` of one list item."""
+    """Read ``sessionName``, ``duration`` and ``policyArns`` of one list item.
+
+    ``max_session`` is the role's ``maxSessionDuration``; ``None`` when it is invalid, so that only
+    STS's own bounds are checked, and no limit of the role is claimed.
+    """
     name = reader.session_name(data.get("sessionName", default_name), f"{path}.sessionName")
+    if max_session is None:
+        high, why = MAX_SESSION_SECONDS, f", and no longer than {role_path}.maxSessionDuration"
+    else:
+        high = max_session
+        why = (
+            f", and no longer than {role_path}.maxSessionDuration ({format_duration(max_session)}; "
+            "raise it for longer sessions)"
+        )
     duration = reader.duration(
-        data.get("duration", DEFAULT_DURATION),
-        f"{path}.duration",
-        MIN_SESSION_SECONDS,
-        max_session,
-        f", and no longer than {role_path}.maxSessionDuration ({format_duration(max_session)}; "
-        "raise it for longer sessions)",
+        data.get("duration", DEFAULT_DURATION), f"{path}.duration", MIN_SESSION_SECONDS, high, why
     )
     policy_arns = reader.policy_arns(data.get("policyArns", []), f"{path}.policyArns", MAX_SESSION_POLICIES)
     if name is None or duration is None or policy_arns is None:
@@ -1155,7 +1222,7 @@ _SETTINGS_KEYS = ("source", "settings", "replaceSettings")
 
 
 def _deployments(
-    reader: _Reader, value: Any, at: str, max_session: int, role_path: str
+    reader: _Reader, value: Any, at: str, max_session: int | None, role_path: str
 ) -> tuple[DeploymentStack, ...] | None:
     keys = DEPLOYMENT_FIELDS
     allowed_name = "expected a Pulumi name of letters, digits, '-', '_' and '.', or a pattern with * and ?"
@@ -1453,7 +1520,7 @@ def _deployment_settings(reader: _Reader, value: Any, path: str) -> dict[str, An
 
 
 def _environments(
-    reader: _Reader, value: Any, at: str, max_session: int, role_path: str
+    reader: _Reader, value: Any, at: str, max_session: int | None, role_path: str
 ) -> tuple[EscEnvironment, ...] | None:
     keys = ("project", "name", *_SESSION_KEYS, "region")
     issues_before = len(reader.issues)

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -476,3 +478,15 @@ def test_unknown_role_exits_2_naming_the_roles(teams: Path, capsys: pytest.Captu
     assert code == 2
     assert out == ""
     assert "--role ops: no such role; the stack's roles are deploy, read" in err
+
+
+def test_without_pyjwt_a_token_needs_the_cli_extra_and_aud_sub_still_work(
+    monkeypatch: pytest.MonkeyPatch, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "jwt", None)  # as in an install without the cli extra
+
+    with pytest.raises(cli.InputError, match=re.escape("pip install 'pulumi-aws-oidc[cli]' (or give --aud and --sub)")):
+        cli.decode_token("a.b.c")
+    code = cli.main(["explain", "--stack", "matrix", "--cwd", str(project), "--aud", "contoso", "--sub", "x"])
+    assert code == cli.EXIT_DENY
+    assert "DENY" in capsys.readouterr().out

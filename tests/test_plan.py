@@ -647,3 +647,64 @@ def test_explain_of_a_composed_program_names_the_component_of_each_role(
     code = cli.main(["explain", "--cwd", str(composed), "--role", "team-b/default", "--aud", "acme", "--sub", sub])
     assert code == cli.EXIT_DENY
     assert "role default (account default) of team-b of stack dev" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("stack", ["dev", "acme/dev", "acme/pulumi-aws-oidc/dev"])
+def test_stack_is_named_as_pulumi_names_it_and_its_file_is_pulumi_name_yaml(
+    capsys: pytest.CaptureFixture[str], stack: str
+) -> None:
+    code, out, err = plan(capsys, "--stack", stack, "--json", "--cwd", str(PROJECT_DIR))
+
+    assert (code, err) == (0, "")
+    report = json.loads(out)
+    assert (report["stack"], report["project"]) == ("dev", "pulumi-aws-oidc")
+    assert report == json.loads(plan(capsys, "--json", "--cwd", str(PROJECT_DIR))[1])
+
+
+def test_a_qualified_stack_of_the_project_reads_pulumi_name_yaml(
+    capsys: pytest.CaptureFixture[str], project: Path
+) -> None:
+    code, _, err = plan(capsys, "--stack", "acme/pulumi-aws-oidc/nope", "--cwd", str(project))
+
+    assert code == 1
+    assert "Pulumi.nope.yaml does not exist" in err
+
+
+@pytest.mark.parametrize("command", ["plan", "explain"])
+def test_a_stack_of_another_project_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], project: Path, command: str
+) -> None:
+    extra = ["--aud", "acme", "--sub", "x"] if command == "explain" else []
+
+    code = cli.main([command, "--stack", "acme/infra/dev", "--cwd", str(project), *extra])
+    captured = capsys.readouterr()
+
+    assert code == cli.EXIT_USAGE == 2
+    assert captured.out == ""
+    assert captured.err == (
+        f"error: --stack acme/infra/dev: names a stack of project infra, but {project / 'Pulumi.yaml'} is project "
+        "pulumi-aws-oidc; give --stack acme/pulumi-aws-oidc/dev, or --cwd the folder of project infra\n"
+    )
+
+
+@pytest.mark.parametrize("stack", ["acme/pulumi-aws-oidc/dev/x", "acme//dev", "/dev", "dev/", "", "../dev", "a b"])
+@pytest.mark.parametrize("command", ["plan", "explain"])
+def test_a_stack_name_pulumi_would_refuse_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], stack: str, command: str
+) -> None:
+    extra = ["--aud", "acme", "--sub", "x"] if command == "explain" else []
+
+    code = cli.main([command, "--stack", stack, "--cwd", str(PROJECT_DIR), *extra])
+    captured = capsys.readouterr()
+
+    assert code == 2
+    assert captured.err == (
+        f"error: --stack {stack}: expected NAME, ORG/NAME or ORG/PROJECT/NAME, each of letters, digits, '-', '_' "
+        "and '.'\n"
+    )
+
+
+def test_stack_name_parts() -> None:
+    assert cli.StackName.parse("dev") == cli.StackName("dev")
+    assert cli.StackName.parse("acme/dev") == cli.StackName("dev", organization="acme")
+    assert cli.StackName.parse("acme/infra.v2/dev_1") == cli.StackName("dev_1", organization="acme", project="infra.v2")

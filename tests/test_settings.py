@@ -246,21 +246,81 @@ def test_invalid_value_is_reported_with_path_value_and_what_is_allowed(
 
 
 UNKNOWN = {
-    "top-level": ({"deploymnets": [PROD]}, "deploymnets"),
-    "deployment-stak": ({"deployments": [{"project": "infra", "stak": "prod"}]}, "deployments[0].stak"),
-    "environment-regoin": ({"environments": [{**DEV, "regoin": "us-east-1"}]}, "environments[0].regoin"),
-    "role": ({"role": {"maxSessionDurations": "2h"}}, "role.maxSessionDurations"),
-    "oidc-provider": ({"oidcProvider": {"thumbprint": [THUMB]}}, "oidcProvider.thumbprint"),
+    "top-level": ({"deploymnets": [PROD]}, "deploymnets", "deployments"),
+    "top-level-case": ({"TrustPolicyMaxChars": 4096}, "TrustPolicyMaxChars", "trustPolicyMaxChars"),
+    "deployment-stak": ({"deployments": [{"project": "infra", "stak": "prod"}]}, "deployments[0].stak", "stack"),
+    "environment-regoin": ({"environments": [{**DEV, "regoin": "us-east-1"}]}, "environments[0].regoin", "region"),
+    "role": ({"role": {"maxSessionDurations": "2h"}}, "role.maxSessionDurations", "maxSessionDuration"),
+    "oidc-provider": ({"oidcProvider": {"thumbprint": [THUMB]}}, "oidcProvider.thumbprint", "thumbprints"),
     "source": (
         {"deployments": [{**PROD, "source": {"repoURL": "u", "branch": "main"}}]},
         "deployments[0].source.repoURL",
+        "repoUrl",
     ),
 }
 
 
-@pytest.mark.parametrize(("overrides", "path"), UNKNOWN.values(), ids=UNKNOWN.keys())
-def test_unknown_keys_are_rejected(overrides: dict[str, Any], path: str) -> None:
-    assert "unknown key; allowed:" in issue_at(errors(**overrides), path).message
+@pytest.mark.parametrize(("overrides", "path", "closest"), UNKNOWN.values(), ids=UNKNOWN.keys())
+def test_unknown_keys_are_rejected_with_the_closest_known_key(
+    overrides: dict[str, Any], path: str, closest: str
+) -> None:
+    message = issue_at(errors(**overrides), path).message
+    assert f"; unknown key, did you mean `{closest}`? (allowed: " in message
+
+
+def test_an_unknown_key_like_no_known_one_lists_the_keys_allowed() -> None:
+    message = issue_at(errors(colour="blue"), "colour").message
+    assert message == (
+        'got "blue"; unknown key; allowed: organization, issuer, oidcProvider, role, deployments, environments, '
+        "trustPolicyMaxChars, accounts, roles"
+    )
+    assert "did you mean" not in message
+
+
+def test_the_typo_of_a_top_level_key_is_told_in_full() -> None:
+    [issue] = errors(deploymnets=[PROD], deployments=[PROD]).issues
+    assert str(issue) == (
+        'deploymnets: got [{"project": "infra", "stack": "prod"}]; unknown key, did you mean `deployments`? '
+        "(allowed: organization, issuer, oidcProvider, role, deployments, environments, trustPolicyMaxChars, "
+        "accounts, roles)"
+    )
+
+
+def test_an_operation_typo_gets_the_closest_operation() -> None:
+    message = issue_at(errors(deployments=[{**PROD, "operations": ["udpate"]}]), "deployments[0].operations[0]").message
+    assert message.startswith('got "udpate"; expected one of preview, update,')
+    assert message.endswith("; did you mean `update`?")
+
+
+def test_a_value_is_shown_decoded_as_it_was_written_not_as_json_text() -> None:
+    # Pulumi keeps an object as JSON text: the message shows the object, once, with its keys in order.
+    message = issue_at(errors(rols={"ci": {"deployments": [PROD]}}), "rols").message
+    assert message.startswith('got {"ci": {"deployments": [{"project": "infra", "stack": "prod"}]}}; ')
+    assert "\\" not in message
+    assert "did you mean `roles`?" in message
+
+
+def test_non_ascii_text_is_shown_as_written() -> None:
+    message = issue_at(errors(role={"name": "rôle-ci"}), "role.name").message
+    assert message.startswith('got "rôle-ci"; ')
+
+
+def test_a_long_value_is_cut_to_about_80_characters_with_its_size() -> None:
+    roles = {f"team-{index}": {"deployments": [{"project": f"team-{index}", "stack": "*"}]} for index in range(1000)}
+    message = issue_at(errors(rols=roles), "rols").message
+    shown = message.removeprefix("got ").partition("; unknown key")[0]
+    assert shown == ('{"team-0": {"deployments": [{"project": "team-0", "stack": "*"}]}, "team-1": {"… (1000 entries)')
+    assert len(message) < 300
+
+    text = issue_at(errors(role={"description": "x" * 1001}), "role.description").message
+    assert text.startswith(f'got "{"x" * 78}… (1001 characters); expected text of Latin-1 characters')
+
+
+def test_a_list_cut_short_says_how_many_items_it_has() -> None:
+    policies = [f"arn:aws:iam::aws:policy/Policy{index}" for index in range(30)]
+    message = issue_at(errors(role={"policyArns": policies}), "role.policyArns").message
+    assert message.startswith('got ["arn:aws:iam::aws:policy/Policy0", ')
+    assert "… (30 items); at most 20 policy ARNs are allowed, got 30" in message
 
 
 def test_typo_reports_both_the_unknown_and_the_missing_key() -> None:
@@ -318,6 +378,64 @@ def test_duration_over_default_role_max_is_accepted_when_role_max_is_raised() ->
     role = role_of(load(role={"maxSessionDuration": "2h"}, environments=[environment]))
     assert role.environments[0].session == AwsSession("pulumi-environments-session", "2h")
     assert role.max_session_duration == 7200
+
+
+BAD_ROLE_NAME = "pulumi ci"
+
+
+@pytest.mark.parametrize(("role", "limit"), [({}, "1h"), ({"maxSessionDuration": "90m"}, "1h30m")])
+def test_a_duration_is_held_to_the_roles_maximum_while_another_role_key_is_wrong(
+    role: dict[str, Any], limit: str
+) -> None:
+    error = errors(role={**role, "name": BAD_ROLE_NAME}, environments=[{**DEV, "duration": "2h"}])
+
+    assert {issue.path for issue in error.issues} == {"role.name", "environments[0].duration"}
+    message = issue_at(error, "environments[0].duration").message
+    assert f"and no longer than role.maxSessionDuration ({limit}; raise it for longer sessions)" in message
+
+
+def test_a_duration_within_the_roles_maximum_passes_while_another_role_key_is_wrong() -> None:
+    error = errors(role={"name": BAD_ROLE_NAME, "maxSessionDuration": "2h"}, environments=[{**DEV, "duration": "2h"}])
+
+    assert [issue.path for issue in error.issues] == ["role.name"]
+
+
+def test_an_invalid_maximum_is_reported_once_and_no_limit_is_invented() -> None:
+    error = errors(
+        role={"maxSessionDuration": "30m"},
+        environments=[{**DEV, "duration": "2h"}, {"project": "aws", "name": "prod", "duration": "13h"}],
+    )
+
+    assert [issue.path for issue in error.issues] == ["role.maxSessionDuration", "environments[1].duration"]
+    assert issue_at(error, "role.maxSessionDuration").message == (
+        'got "30m"; expected a duration of the form XhYmZs from 1h to 12h; the durations of the role\'s entries '
+        "are checked against it once it is valid"
+    )
+    # Outside STS's own bounds whatever the maximum: said without a limit of the role.
+    assert issue_at(error, "environments[1].duration").message == (
+        'got "13h"; expected a duration of the form XhYmZs from 15m to 12h, and no longer than role.maxSessionDuration'
+    )
+
+
+def test_a_role_that_is_no_object_invents_no_limit_either() -> None:
+    error = errors(role="pulumi-ci", environments=[{**DEV, "duration": "2h"}])
+
+    assert [issue.path for issue in error.issues] == ["role"]
+
+
+def test_a_form_b_duration_is_held_to_its_roles_maximum_while_another_role_key_is_wrong() -> None:
+    error = errors_b(
+        roles={
+            "deploy": {**DEPLOY_ROLE, "maxSessionDuration": "4h"},
+            "ops": {"name": BAD_ROLE_NAME, "environments": [{**DEV, "duration": "2h"}]},
+        }
+    )
+
+    assert {issue.path for issue in error.issues} == {"roles.ops.name", "roles.ops.environments[0].duration"}
+    assert (
+        "no longer than roles.ops.maxSessionDuration (1h;"
+        in issue_at(error, "roles.ops.environments[0].duration").message
+    )
 
 
 def test_durations_are_stored_in_canonical_form() -> None:
@@ -709,15 +827,47 @@ FORM_B_INVALID = [
     b_case(
         "unknown-account-field",
         "accounts.prod.assumeRoles",
-        ("unknown key; allowed: id, assumeRole, profile",),
+        ("unknown key, did you mean `assumeRole`? (allowed: id, assumeRole, profile",),
         accounts={"prod": {"assumeRoles": [assume(PROD_ID)]}},
         roles={"deploy": {**DEPLOY_ROLE, "account": "prod"}},
     ),
     b_case(
         "unknown-role-field",
         "roles.deploy.deployment",
-        ("unknown key; allowed:", "account, deployments, environments"),
+        ("unknown key, did you mean `deployments`? (allowed:", "account, deployments, environments"),
         roles={"deploy": {"deployment": [PROD], "environments": [DEV]}},
+    ),
+    b_case(
+        "unknown-role-field-of-the-role-itself",
+        "roles.deploy.maxSession",
+        ("did you mean `maxSessionDuration`?",),
+        roles={"deploy": {**DEPLOY_ROLE, "maxSession": "2h"}},
+    ),
+    b_case(
+        "unknown-assume-role-field",
+        "accounts.prod.assumeRole.roleARN",
+        ("did you mean `roleArn`? (allowed: roleArn, sessionName, externalId)",),
+        accounts={"prod": {"assumeRole": {"roleARN": "arn:aws:iam::111111111111:role/x"}}},
+        roles={"deploy": {**DEPLOY_ROLE, "account": "prod"}},
+    ),
+    b_case(
+        "unknown-account-provider-field",
+        "accounts.prod.oidcProvider.audience",
+        ("did you mean `audiences`?",),
+        accounts={"prod": {"oidcProvider": {"audience": ["x"]}}},
+        roles={"deploy": {**DEPLOY_ROLE, "account": "prod"}},
+    ),
+    b_case(
+        "unknown-entry-field-of-a-role",
+        "roles.deploy.environments[0].durations",
+        ("did you mean `duration`?",),
+        roles={"deploy": {"environments": [{**DEV, "durations": "1h"}]}},
+    ),
+    b_case(
+        "role-account-misspelt",
+        "roles.deploy.account",
+        ('got "prdo"', "expected a key of accounts: prod, stage; did you mean `prod`?"),
+        **in_accounts(deploy={**DEPLOY_ROLE, "account": "prdo"}, ops={"environments": [DEV], "account": "stage"}),
     ),
 ]
 
