@@ -12,7 +12,7 @@ So this module is a Pulumi dynamic provider on boto3, one resource per client ID
   refresh that found it gone adds it again.
 
 Every call first checks, with ``sts:GetCallerIdentity``, that the credentials reach the provider's
-account (design 2b), and gets them as the account's AWS provider does: the ambient chain, a named
+account, and gets them as the account's AWS provider does: the ambient chain, a named
 ``profile``, or ``assumeRole`` on top of the ambient chain, in the account's region. The engine runs
 this code in its own process, from a pickled provider object: boto3 clients are made inside each
 method, never kept on the object.

@@ -139,10 +139,16 @@ class PulumiCloud:
         """``GET /api/esc/environments/{org}/{project}/{name}``: 200 when it exists, 404 when not."""
         return self._get(f"/api/esc/environments/{_segments(org, project, name)}") is not None
 
+    def stack_exists(self, org: str, project: str, stack: str) -> bool:
+        """``GET /api/stacks/{org}/{project}/{stack}``: whether this Pulumi Cloud holds the stack, for this token."""
+        return self._get(f"/api/stacks/{_segments(org, project, stack)}", absent=(403, 404)) is not None
+
     def stack_resources(self, org: str, project: str, stack: str) -> list[dict[str, Any]] | None:
-        """The resources of a stack's last update (``GET .../resources/latest``); ``None`` if it has none here."""
+        """The resources of a stack's last update (``GET .../resources/latest``); ``None`` if none can be read
+        (no update yet, or a stack this token does not see here)."""
         path = f"/api/stacks/{_segments(org, project, stack)}/resources/latest"
-        body = self._get_json(path)
+        # 403 too: an admin stack of another backend is looked up in an organization the token may not see.
+        body = self._get_json(path, absent=(403, 404))
         if body is None:
             return None
         resources = body.get("resources") if isinstance(body, dict) else None
@@ -157,8 +163,8 @@ class PulumiCloud:
         with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
             return list(pool.map(function, items))
 
-    def _get_json(self, path: str) -> Any:
-        response = self._get(path)
+    def _get_json(self, path: str, absent: tuple[int, ...] = (404,)) -> Any:
+        response = self._get(path, absent)
         if response is None:
             return None
         try:
@@ -166,7 +172,7 @@ class PulumiCloud:
         except ValueError:
             raise self._unexpected(path, response.text[:200]) from None
 
-    def _get(self, path: str) -> httpx.Response | None:
+    def _get(self, path: str, absent: tuple[int, ...] = (404,)) -> httpx.Response | None:
         where = f"GET {self.credentials.api_url}{path}"
         try:
             response = self._client.get(path)
@@ -180,7 +186,7 @@ class PulumiCloud:
                 f"{where}: cannot reach Pulumi Cloud ({error or type(error).__name__}). Check the network, and "
                 "pulumiservice:apiUrl / PULUMI_BACKEND_URL if this is not the API of your Pulumi Cloud"
             ) from None
-        if response.status_code == 404:
+        if response.status_code in absent:
             return None
         if response.status_code in {401, 403}:
             raise CloudError(

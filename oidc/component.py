@@ -277,10 +277,11 @@ class OidcRole(pulumi.ComponentResource):
             ),
             source_context=declared.get("source_context"),
             agent_pool_id=declared.get("agent_pool_id"),
-            cache_options=declared.get("cache_options"),
+            # As the resource's own classes, which send its defaults (deployCommits and previewPullRequests true).
+            cache_options=_args(pulumiservice.DeploymentSettingsCacheOptionsArgs, declared.get("cache_options")),
             executor_context=declared.get("executor_context"),
-            github=declared.get("github"),
-            vcs=declared.get("vcs"),
+            github=_args(pulumiservice.DeploymentSettingsGithubArgs, declared.get("github")),
+            vcs=_args(pulumiservice.DeploymentSettingsVcsArgs, declared.get("vcs")),
             opts=opts,
         )
         if "shell" in deployment.settings.get("operationContext", {}).get("options", {}):
@@ -401,12 +402,12 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         """Read what exists in Pulumi Cloud, and raise :class:`ConfigError` if the writes would erase any of it."""
         stacks = [f"{settings.organization}/{d.identity}" for r in settings.roles for d in r.managed_stacks]
         environments = [f"{settings.organization}/{e.identity}" for r in settings.roles for e in r.defined_environments]
-        if not stacks and not environments:
-            return
         credentials = cloud.read_credentials()
         if credentials is None:
-            pulumi.log.warn(guard.unguarded_warning(stacks, environments, offline=cloud.is_offline()))
+            if stacks or environments:
+                pulumi.log.warn(guard.unguarded_warning(stacks, environments, offline=cloud.is_offline()))
             return
+        # With nothing to write, the guard still reads this stack's last update: settings it would delete.
         # The engine names the admin stack's organization; where it does not, it is the organization configured.
         admin_org = pulumi.get_organization() or settings.organization
         admin = guard.AdminStack(admin_org, pulumi.get_project(), pulumi.get_stack())
@@ -421,11 +422,13 @@ class PulumiCloudOidc(pulumi.ComponentResource):
 
         try:
             with cloud.PulumiCloud(credentials) as client:
-                issues = guard.guard(settings, client, admin, adopt)
+                found = guard.guard(settings, client, admin, adopt)
         except cloud.CloudError as error:
             raise ConfigError([ConfigIssue("pulumi cloud", f"{error}; nothing was declared")]) from None
-        if issues:
-            raise ConfigError(issues)
+        if found.issues:
+            raise ConfigError(found.issues)
+        for warning in found.warnings:
+            pulumi.log.warn(warning)
 
     def _child_options(self, provider: pulumi.ProviderResource | None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, providers={"aws": provider} if provider else None)
@@ -534,7 +537,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 ),
             }
         self.stack_outputs = outputs
-        """The stack outputs of this form (design sections 2 and 2b), by output name."""
+        """The stack outputs of this form (A or B), by output name."""
         self.register_outputs(outputs)
 
 
@@ -556,6 +559,10 @@ def _same_account_problems(settings: Settings, accounts: Mapping[str, _Account])
                 )
             )
     return problems
+
+
+def _args(kind: Any, inputs: Mapping[str, Any] | None) -> Any:
+    return None if inputs is None else kind(**inputs)
 
 
 def _snake(key: str) -> str:

@@ -76,6 +76,8 @@ class NestedKey:
 
 _ONE_HOUR = f"`{DEFAULT_DURATION}`"
 _SERVICE = "the service's"
+_RESOURCE_TRUE = "true, the resource's default"
+_RESOURCE_FALSE = "false, the resource's default"
 _CREDENTIAL = "from secure config only: `pulumi config set --secret --path '<key path>' <value>`"
 _SESSION_DURATION = NestedKey(
     "duration",
@@ -222,17 +224,17 @@ NESTED: Mapping[str, tuple[NestedKey, ...]] = {
     ),
     "deployments[].settings.github": (
         NestedKey("repository", "string", _SERVICE, "`owner/repo`"),
-        NestedKey("deployCommits", "bool", _SERVICE, "run `pulumi up` on each push to the branch"),
-        NestedKey("previewPullRequests", "bool", _SERVICE, "run `pulumi preview` on pull requests"),
-        NestedKey("pullRequestTemplate", "bool", _SERVICE, "use the pull-request template for review stacks"),
+        NestedKey("deployCommits", "bool", _RESOURCE_TRUE, "run `pulumi up` on each push to the branch"),
+        NestedKey("previewPullRequests", "bool", _RESOURCE_TRUE, "run `pulumi preview` on pull requests"),
+        NestedKey("pullRequestTemplate", "bool", _RESOURCE_FALSE, "use the pull-request template for review stacks"),
         NestedKey("paths", "list of strings", _SERVICE, "paths whose changes trigger deployments"),
     ),
     "deployments[].settings.vcs": (
         NestedKey("provider", "string", "required", "one of " + ", ".join(f"`{p}`" for p in VCS_PROVIDERS)),
         NestedKey("repository", "string", _SERVICE, "the repository, as the provider names it"),
-        NestedKey("deployCommits", "bool", _SERVICE, "run `pulumi up` on each push to the branch"),
-        NestedKey("previewPullRequests", "bool", _SERVICE, "run `pulumi preview` on pull requests"),
-        NestedKey("pullRequestTemplate", "bool", _SERVICE, "use the pull-request template for review stacks"),
+        NestedKey("deployCommits", "bool", _RESOURCE_TRUE, "run `pulumi up` on each push to the branch"),
+        NestedKey("previewPullRequests", "bool", _RESOURCE_TRUE, "run `pulumi preview` on pull requests"),
+        NestedKey("pullRequestTemplate", "bool", _RESOURCE_FALSE, "use the pull-request template for review stacks"),
         NestedKey("paths", "list of strings", _SERVICE, "paths whose changes trigger deployments"),
         NestedKey("installationId", "string", _SERVICE, "the integration, where the organization has several"),
         NestedKey("deployPullRequest", "int", _SERVICE, "deploy this pull request"),
@@ -433,7 +435,7 @@ PYTHON_TYPES: Mapping[str, str] = {
 key that takes a string or a list, and Pulumi's schema has no unions, so the package takes the list."""
 
 FORMS: Mapping[str, str] = {"A": "A (no `roles`)", "B": "B (`roles`)"}
-"""The two forms of the config (design sections 2 and 2b), as the outputs table names them."""
+"""The two forms of the config (one role without `roles`, or `roles`), as the outputs table names them."""
 
 OUTPUTS: Mapping[str, tuple[tuple[str, str], ...]] = {
     "A": (

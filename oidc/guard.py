@@ -91,6 +91,15 @@ UNKEPT: Mapping[str, str] = {
 }
 """Fields the resource cannot express, by prefix, with the reason; any other unknown field is one too."""
 
+RESOURCE_DEFAULTS: Mapping[str, bool] = {
+    f"{kind}.{key}": value
+    for kind in ("github", "vcs")
+    for key, value in (("deployCommits", True), ("previewPullRequests", True), ("pullRequestTemplate", False))
+}
+"""What the resource sends for a key its declared object leaves out (``DeploymentSettingsGithubArgs``,
+``DeploymentSettingsVcsArgs``). The service leaves out a ``false`` in what it returns, so these keys of a
+returned ``gitHub`` or ``vcs`` read as ``false`` when absent."""
+
 OWN = ("version", "source", "operationContext.oidc.aws")
 """Fields of the service's bookkeeping, and the program's own ``oidc.aws``: never a loss."""
 
@@ -162,6 +171,10 @@ def current_settings(body: Mapping[str, Any]) -> CurrentSettings:
             reason = UNKEPT.get(field_path, UNKEPT_OTHERWISE)
             shown = "" if _is_secret_value(field_value) else f"; it is {_short(_hide(field_value))}"
             unkept[field_path] = reason + shown
+    for key, default in RESOURCE_DEFAULTS.items():
+        kind = key.partition(".")[0]
+        if default and key not in kept and any(k.startswith(f"{kind}.") for k in kept):
+            kept[key] = False  # the service omits a false; writing the entry's object would send true
     return CurrentSettings(kept, unkept, _session(body))
 
 
@@ -183,11 +196,11 @@ def _hide(value: Any) -> Any:
 
 def _short(value: Any) -> str:
     text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def _session(body: Mapping[str, Any]) -> dict[str, Any]:
-    aws = ((body.get("operationContext") or {}).get("oidc") or {}).get("aws") or {}
+    aws = _at(body, "operationContext.oidc.aws")
     session: dict[str, Any] = {}
     if isinstance(aws, dict):
         if aws.get("sessionName"):
@@ -197,7 +210,7 @@ def _session(body: Mapping[str, Any]) -> dict[str, Any]:
                 session["duration"] = format_duration(parse_duration(str(aws["duration"])))
             except ValueError:
                 session["duration"] = aws["duration"]
-        if aws.get("policyArns"):
+        if isinstance(aws.get("policyArns"), list) and aws["policyArns"]:
             session["policyArns"] = list(aws["policyArns"])
     return session
 
@@ -224,9 +237,18 @@ def _is_pulumi_secret(value: Any) -> bool:
 
 def lost(current: CurrentSettings, declared: Mapping[str, Any], written: Mapping[str, Any] | None) -> dict[str, Any]:
     """The fields of ``current`` the write would erase: neither declared nor written by this stack before."""
-    declared_keys = set(config_leaves(declared))
+    declared_leaves = config_leaves(declared)
+    sent = {
+        key: default
+        for key, default in RESOURCE_DEFAULTS.items()
+        if key not in declared_leaves and key.partition(".")[0] in declared
+    }
     written_keys = set(config_leaves(written or {}))
-    return {key: value for key, value in current.kept.items() if key not in declared_keys | written_keys}
+    return {
+        key: value
+        for key, value in current.kept.items()
+        if key not in declared_leaves and key not in written_keys and sent.get(key, not value) != value
+    }
 
 
 def nest(leaves: Mapping[str, Any]) -> dict[str, Any]:
@@ -354,9 +376,13 @@ class AdminStack:
     stack: str
 
 
-def _state(cloud: PulumiCloud, admin: AdminStack) -> tuple[dict[str, Mapping[str, Any]], set[str]]:
-    """From the admin stack's last update: each managed stack's written inputs, and the environments it holds."""
-    resources = cloud.stack_resources(admin.organization, admin.project, admin.stack) or []
+def _state(cloud: PulumiCloud, admin: AdminStack) -> tuple[dict[str, Mapping[str, Any]], set[str] | None]:
+    """From the admin stack's last update: each managed stack's written inputs, and the environments it holds
+    (``None`` when the update cannot be read)."""
+    found = cloud.stack_resources(admin.organization, admin.project, admin.stack)
+    # No update to read: a new stack holds nothing yet, but a stack kept elsewhere cannot say what it holds.
+    known = found is not None or cloud.stack_exists(admin.organization, admin.project, admin.stack)
+    resources = found or []
     written: dict[str, Mapping[str, Any]] = {}
     environments: set[str] = set()
     for resource in resources:
@@ -368,7 +394,15 @@ def _state(cloud: PulumiCloud, admin: AdminStack) -> tuple[dict[str, Mapping[str
             written[key] = {k: v for k, v in inputs.items() if k not in {"organization", "project", "stack"}}
         elif resource.get("type") == ENVIRONMENT_TYPE:
             environments.add(f"{inputs.get('organization')}/{inputs.get('project') or 'default'}/{inputs.get('name')}")
-    return written, environments
+    return written, (environments if known else None)
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the guard found: problems that stop the run, and warnings that do not."""
+
+    issues: list[ConfigIssue]
+    warnings: list[str]
 
 
 def guard(
@@ -376,18 +410,31 @@ def guard(
     cloud: PulumiCloud,
     admin: AdminStack,
     adopt: Callable[[RoleSettings, EscEnvironment], str],
-) -> list[ConfigIssue]:
+) -> Findings:
     """Every loss the program's writes would cause, and every environment it would create that exists.
 
     ``adopt`` gives the command that brings an existing environment into this stack for the role's entry.
     Raises :class:`oidc.cloud.CloudError` when Pulumi Cloud cannot be read.
     """
     org = settings.organization
-    stacks = [d for role in settings.roles for d in role.managed_stacks if not d.replace_settings]
+    managed = [d for role in settings.roles for d in role.managed_stacks]
+    stacks = [d for d in managed if not d.replace_settings]
     environments = [(role, e) for role in settings.roles for e in role.defined_environments]
-    if not stacks and not environments:
-        return []
     written, held = _state(cloud, admin)
+    warnings = [
+        f"{stack}: this stack no longer declares the stack's deployment settings, so pulumi up deletes them, and "
+        "deleting a DeploymentSettings removes all of the stack's settings, console fields included. To keep "
+        "them, keep its entry with manageSettings true until you have moved the stack's settings elsewhere"
+        for stack in sorted(set(written) - {f"{org}/{d.identity}" for d in managed})
+    ]
+    if held is None and environments:
+        warnings.append(
+            f"not guarded: this admin stack's last update ({admin.organization}/{admin.project}/{admin.stack}) "
+            "cannot be read from Pulumi Cloud (the stack is kept elsewhere, or the token cannot see it), so the "
+            "environments "
+            "to create were not checked for ones that exist already; one that does stops pulumi up with a conflict"
+        )
+        environments = []
     bodies = cloud.each(lambda d: cloud.deployment_settings(org, d.project, d.stack), stacks)
     issues: list[ConfigIssue] = []
     for deployment, body in zip(stacks, bodies, strict=True):
@@ -396,7 +443,7 @@ def guard(
         issue = settings_issue(deployment, org, current_settings(body), written.get(f"{org}/{deployment.identity}"))
         if issue is not None:
             issues.append(issue)
-    foreign = [(role, e) for role, e in environments if f"{org}/{e.identity}" not in held]
+    foreign = [(role, e) for role, e in environments if f"{org}/{e.identity}" not in (held or set())]
     exists = cloud.each(lambda pair: cloud.environment_exists(org, pair[1].project, pair[1].name), foreign)
     for (role, environment), found in zip(foreign, exists, strict=True):
         if found:
@@ -410,7 +457,7 @@ def guard(
                     "    or give this entry the name of an environment that does not exist yet",
                 )
             )
-    return issues
+    return Findings(issues, warnings)
 
 
 def environment_import(

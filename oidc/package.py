@@ -144,11 +144,11 @@ class GithubSettings(TypedDict, total=False):
     repository: str
     """`owner/repo`. Default: the service's."""
     deploy_commits: bool
-    """Run `pulumi up` on each push to the branch. Default: the service's."""
+    """Run `pulumi up` on each push to the branch. Default: true, the resource's default."""
     preview_pull_requests: bool
-    """Run `pulumi preview` on pull requests. Default: the service's."""
+    """Run `pulumi preview` on pull requests. Default: true, the resource's default."""
     pull_request_template: bool
-    """Use the pull-request template for review stacks. Default: the service's."""
+    """Use the pull-request template for review stacks. Default: false, the resource's default."""
     paths: list[str]
     """Paths whose changes trigger deployments. Default: the service's."""
 
@@ -161,11 +161,11 @@ class VcsSettings(TypedDict):
     repository: NotRequired[str]
     """The repository, as the provider names it. Default: the service's."""
     deploy_commits: NotRequired[bool]
-    """Run `pulumi up` on each push to the branch. Default: the service's."""
+    """Run `pulumi up` on each push to the branch. Default: true, the resource's default."""
     preview_pull_requests: NotRequired[bool]
-    """Run `pulumi preview` on pull requests. Default: the service's."""
+    """Run `pulumi preview` on pull requests. Default: true, the resource's default."""
     pull_request_template: NotRequired[bool]
-    """Use the pull-request template for review stacks. Default: the service's."""
+    """Use the pull-request template for review stacks. Default: false, the resource's default."""
     paths: NotRequired[list[str]]
     """Paths whose changes trigger deployments. Default: the service's."""
     installation_id: NotRequired[str]
@@ -490,7 +490,7 @@ def to_settings(args: PulumiCloudOidcArgs | Mapping[str, Any]) -> Settings:
     raw = {key: raw_text(value) for key, value in config.items()}
     try:
         # Arguments have no secure config: every credential and environment variable is sent as a secret.
-        settings = load_settings(raw, aws_region=read_aws_region(), secret_keys=raw)
+        settings = load_settings(raw, aws_region=read_aws_region(), secret_settings=True)
     except ConfigError as error:
         reported = [issue.path for issue in issues]
         issues.extend(issue for issue in error.issues if not any(_within(issue.path, path) for path in reported))

@@ -91,7 +91,7 @@ class OidcProviderSettings:
     audiences: tuple[str, ...] = ()
     protect: bool = True
     add_audiences: bool = False
-    """With ``arn``: add the client IDs the roles need that the provider lacks (design 2d)."""
+    """With ``arn``: add the client IDs the roles need that the provider lacks."""
 
 
 @dataclass(frozen=True)
@@ -359,12 +359,23 @@ class _Reader:
         self.issues: list[ConfigIssue] = []
         self.secret_keys: frozenset[str] = frozenset()
         """The top-level keys Pulumi marks secret (one holding a value set with ``--secret``)."""
+        self.settings_secret = False
+        """Every credential and environment variable is a secret, whatever key holds it (the package's arguments)."""
 
     def secret_key(self, path: str) -> bool:
         """Whether the top-level key of ``path`` is secret."""
         return re.split(r"[.\[]", path, maxsplit=1)[0] in self.secret_keys
 
+    def keeps_secret(self, path: str) -> bool:
+        """Whether the values of ``deployments[].settings`` at ``path`` that may be secret are sent as secrets."""
+        return self.settings_secret or self.secret_key(path)
+
     def fail(self, path: str, value: Any, allowed: str) -> None:
+        if self.secret_key(path):
+            # Pulumi marks the whole key secret, not which value in it is: show none of them.
+            key = re.split(r"[.\[]", path, maxsplit=1)[0]
+            self.issues.append(ConfigIssue(path, f"got a value not shown, as {key} holds secrets; {allowed}"))
+            return
         self.issues.append(ConfigIssue(path, f"got {_show(value)}; {allowed}"))
 
     def problem(self, path: str, message: str) -> None:
@@ -487,7 +498,11 @@ def raw_text(value: Any) -> str:
 
 
 def load_settings(
-    values: Mapping[str, str], *, aws_region: str | None = None, secret_keys: Iterable[str] = ()
+    values: Mapping[str, str],
+    *,
+    aws_region: str | None = None,
+    secret_keys: Iterable[str] = (),
+    secret_settings: bool = False,
 ) -> Settings:
     """Build :class:`Settings` from raw config ``values`` of the project namespace.
 
@@ -497,11 +512,14 @@ def load_settings(
     ``accounts``), form B. ``aws_region`` is the stack's ``aws:region`` (:func:`read_aws_region`): the
     region of the AWS provider of an account reached through ``assumeRole`` or ``profile`` that names
     none. ``secret_keys`` are the keys of ``values`` Pulumi marks secret (:func:`read_secret_keys`): the
-    credentials and environment variables of ``deployments[].settings`` must be, and stay, secret.
+    credentials and environment variables of ``deployments[].settings`` must be, and stay, secret, and
+    messages show no value of these keys. ``secret_settings`` makes every credential and environment
+    variable a secret whatever key holds it (arguments given in code, which have no secure config).
     Raises :class:`ConfigError` with every problem found.
     """
     reader = _Reader()
     reader.secret_keys = frozenset(secret_keys)
+    reader.settings_secret = secret_settings
     for key in sorted(values):
         scope, _, name = key.rpartition(":")
         if scope:
@@ -916,7 +934,7 @@ def provider_client_ids(
 ) -> list[str]:
     """The client IDs the provider this program creates in ``account`` registers.
 
-    Form A registers ``<org>`` and ``aws:<org>`` (section 3 of the design) whatever is listed;
+    Form A registers ``<org>`` and ``aws:<org>`` whatever is listed;
     form B the audiences the account's roles need. Both add ``oidcProvider.audiences``.
     """
     extra = account.oidc_provider.audiences
@@ -1445,7 +1463,7 @@ _OWN_OIDC = (
 def _deployment_settings(reader: _Reader, value: Any, path: str) -> dict[str, Any] | None:
     """Read ``settings``: each key checked against :data:`SETTINGS_FIELDS`, credentials and (under a secret
     key) environment variable values wrapped as :class:`Secret`."""
-    secret = reader.secret_key(path)
+    secret = reader.keeps_secret(path)
     issues_before = len(reader.issues)
 
     def read(spec: SettingsField, item: Any, at: str) -> Any:

@@ -55,6 +55,10 @@ class FakeCloud:
     def state(self, org: str, project: str, stack: str, body: Any) -> None:
         self.routes[f"/api/stacks/{org}/{project}/{stack}/resources/latest"] = (200, body)
 
+    def stack(self, org: str, project: str, stack: str) -> None:
+        """The stack exists (``GET /api/stacks/{org}/{project}/{stack}``), with no update yet unless ``state`` says."""
+        self.routes[f"/api/stacks/{org}/{project}/{stack}"] = (200, {"orgName": org, "projectName": project})
+
     def paths(self) -> list[str]:
         return [request.path for request in self.requests]
 

@@ -193,7 +193,15 @@ def test_the_resource_gets_each_input_under_its_own_name_and_the_oidc_block_besi
 
     [written] = recording.of_type(DEPLOYMENT_SETTINGS)
     assert written.inputs["agentPoolId"] == "pool-1"
-    assert written.inputs["vcs"] == {"provider": "github", "repository": "acme/infra", "installationId": "42"}
+    # With the resource's defaults, as its own classes send them.
+    assert written.inputs["vcs"] == {
+        "provider": "github",
+        "repository": "acme/infra",
+        "installationId": "42",
+        "deployCommits": True,
+        "previewPullRequests": True,
+        "pullRequestTemplate": False,
+    }
     assert written.inputs["operationContext"]["environmentVariables"] == {"my_var": "x"}
     assert written.inputs["operationContext"]["preRunCommands"] == ["make deps"]
     assert set(written.inputs["operationContext"]["oidc"]["aws"]) == {"roleARN", "sessionName", "duration"}
@@ -243,6 +251,10 @@ config:
     assert code == 0
     entry = report["config"]["pulumi-aws-oidc:deployments"][0]
     assert entry["settings"]["operationContext"]["environmentVariables"] == {"DATADOG_API_KEY": offline.SECRET}
+    auth = entry["settings"]["sourceContext"]["git"]["gitAuth"]
+    assert auth == {"sshAuth": {"sshPrivateKey": offline.SECRET}}
+    [stack] = report["accounts"][0]["roles"][0]["deploymentSettings"]
+    assert stack["settings"]["sourceContext.git.gitAuth.sshAuth.sshPrivateKey"] == offline.SECRET
 
 
 def test_no_secret_reaches_the_plan_report_of_a_run_given_the_decrypted_values() -> None:
@@ -266,3 +278,31 @@ def test_no_secret_reaches_the_plan_report_of_a_run_given_the_decrypted_values()
     assert PASSWORD not in json.dumps([r.inputs for r in recording.resources], default=str)
     assert PASSWORD not in cli.render_text(report)
     assert PASSWORD not in json.dumps(report, default=str)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"operationContext": {"environmentVariable": {"TOKEN": PASSWORD}}},
+        {"operationContext": {"environmentVariables": {"DB-PASSWORD": PASSWORD}}},
+        {"sourceContext": {"git": {"branch": "main", "gitAuth": {"basicAuth": {"pasword": PASSWORD}}}}},
+        {"sourceContext": {"git": {"branch": "main", "gitAuth": {"sshAuth": {"sshPrivatekey": PASSWORD}}}}},
+    ],
+)
+def test_no_message_shows_a_value_of_a_secret_key(settings: Any) -> None:
+    found = problems(settings, secret=True)
+
+    assert PASSWORD not in json.dumps(found)
+    assert all("got a value not shown, as deployments holds secrets" in m for m in found.values() if "got" in m)
+
+
+def test_an_entry_misspelling_settings_under_a_secret_key_shows_none_of_it() -> None:
+    values = {"organization": "acme", "deployments": [{"project": "infra", "stack": "prod", "settigns": PASSWORD}]}
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings(raw_config(values), secret_keys={"deployments"})
+
+    [issue] = raised.value.issues
+    assert issue.path == "deployments[0].settigns"
+    assert PASSWORD not in issue.message
+    assert "did you mean `settings`?" in issue.message

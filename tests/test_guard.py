@@ -24,6 +24,7 @@ from tests.conftest import raw_config, run_component
 TOKEN = "pul-0123456789abcdef0123456789abcdef01234567"
 SETTINGS_PATH = "/api/stacks/acme/infra/prod/deployments/settings"
 STATE_PATH = "/api/stacks/acme/pulumi-aws-oidc/dev/resources/latest"
+ADMIN_PATH = "/api/stacks/acme/pulumi-aws-oidc/dev"
 DEPLOYMENT_SETTINGS = "pulumiservice:index:DeploymentSettings"
 
 # What a config must declare to keep every field of console_settings.json the resource can express.
@@ -50,6 +51,7 @@ def pulumi_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCloud]:
     with serving() as server:
         monkeypatch.setenv("PULUMI_ACCESS_TOKEN", TOKEN)
         monkeypatch.setenv("PULUMI_BACKEND_URL", server.url)
+        server.stack("acme", "pulumi-aws-oidc", "dev")  # the admin stack, made by pulumi stack init
         yield server
 
 
@@ -81,7 +83,7 @@ def test_a_stack_without_settings_404_is_written_after_the_read_with_the_token_a
 
     assert error is None
     assert recording.of_type(DEPLOYMENT_SETTINGS)
-    assert pulumi_cloud.paths() == [STATE_PATH, SETTINGS_PATH]
+    assert pulumi_cloud.paths() == [STATE_PATH, ADMIN_PATH, SETTINGS_PATH]
     assert {request.authorization for request in pulumi_cloud.requests} == {f"token {TOKEN}"}
     assert not [w for w in recording.warnings if w.startswith("not guarded")]
 
@@ -97,6 +99,7 @@ def test_settings_fully_declared_pass_and_every_declared_field_is_written(pulumi
         "repository": "acme/infra",
         "deployCommits": True,
         "previewPullRequests": True,
+        "pullRequestTemplate": False,
         "paths": ["infra/**"],
     }
     assert written.inputs["executorContext"] == {"executorImage": "pulumi/pulumi-python:3.210.0"}
@@ -201,8 +204,30 @@ def test_a_short_source_that_cannot_hold_what_is_lost_is_moved_into_settings(pul
     )
 
 
-def test_a_field_declared_false_is_declared_and_not_reported(pulumi_cloud: FakeCloud) -> None:
+def test_what_the_resource_sends_by_default_keeps_the_same_value_and_a_false_the_service_omits_is_kept(
+    pulumi_cloud: FakeCloud,
+) -> None:
+    # deployCommits and previewPullRequests default to true in the resource; the service omits a false.
     pulumi_cloud.settings("acme", "infra", "prod", {"gitHub": {"repository": "acme/infra", "deployCommits": True}})
+
+    _, error = declare([entry(settings={"github": {"repository": "acme/infra"}})])
+
+    assert error is not None
+    message = error.issues[0].message
+    assert message.splitlines()[1] == "    would be erased: github.previewPullRequests"
+    assert "previewPullRequests: false" in message
+
+    pulumi_cloud.settings("acme", "infra", "prod", {"gitHub": {"repository": "acme/infra", "deployCommits": True}})
+    pulumi_cloud.routes[SETTINGS_PATH][1]["gitHub"]["previewPullRequests"] = True
+
+    _, error = declare([entry(settings={"github": {"repository": "acme/infra"}})])
+
+    assert error is None
+
+
+def test_a_field_declared_false_is_declared_and_not_reported(pulumi_cloud: FakeCloud) -> None:
+    github = {"repository": "acme/infra", "deployCommits": True, "previewPullRequests": True}
+    pulumi_cloud.settings("acme", "infra", "prod", {"gitHub": github})
 
     _, error = declare([entry(settings={"github": {"repository": "acme/infra", "deployCommits": False}})])
 
@@ -224,9 +249,9 @@ def test_fields_the_resource_cannot_express_are_listed_and_only_replace_settings
         "    cannot be kept, as no config expresses them:",
         "      operationContext.options.remediateIfDriftDetected: the resource has no input for it; it is true",
         "      operationContext.options.shell: the provider never sends it (it reads the key Shell); it is /bin/zsh",
-        # A value is shown cut to 80 characters.
+        # A value is shown cut to 80 characters, as the loader's messages cut theirs.
         "      operationContext.role: the deployment's Pulumi Cloud role: the resource has no input for it; it is "
-        "{defaultIdentifier: stack-deployer, id: 4c1b1c0e-8f6a-4d43-9f1e-0c3b6f0c2a11,...",
+        "{defaultIdentifier: stack-deployer, id: 4c1b1c0e-8f6a-4d43-9f1e-0c3b6f0c2a11, n…",
         "      tag: the resource has no input for it; it is nightly",
     ]
     assert "deployments[0].replaceSettings: true accepts losing the rest" in issue.message
@@ -283,6 +308,35 @@ def test_the_import_names_the_role_component_of_the_entry_in_form_b(pulumi_cloud
     assert "pulumi-aws-oidc:index:OidcRole::pulumi-cloud-esc" in issue.message
 
 
+def test_without_a_readable_last_update_existing_environments_are_not_checked_and_a_warning_says_so(
+    pulumi_cloud: FakeCloud,
+) -> None:
+    # An admin stack kept on another backend: its last update is not in this Pulumi Cloud (403 or 404).
+    pulumi_cloud.environment("acme", "aws", "dev")
+    pulumi_cloud.routes[STATE_PATH] = (403, {"code": 403, "message": "Forbidden"})
+    del pulumi_cloud.routes[ADMIN_PATH]
+
+    recording, error = declare(environments=[{"project": "aws", "name": "dev"}])
+
+    assert error is None
+    assert "/api/esc/environments/acme/aws/dev" not in pulumi_cloud.paths()
+    [warning] = [w for w in recording.warnings if "last update" in w]
+    assert warning.startswith("not guarded: this admin stack's last update (acme/pulumi-aws-oidc/dev) cannot be read")
+
+
+def test_a_stack_whose_settings_this_stack_wrote_and_no_longer_declares_gets_a_warning_that_they_are_deleted(
+    pulumi_cloud: FakeCloud,
+) -> None:
+    pulumi_cloud.state("acme", "pulumi-aws-oidc", "dev", recorded("admin_state"))
+
+    recording, error = declare([entry(stack="staging", manageSettings=False)])
+
+    assert error is None
+    [warning] = [w for w in recording.warnings if "no longer declares" in w]
+    assert warning.startswith("acme/infra/prod: this stack no longer declares the stack's deployment settings")
+    assert "removes all of the stack's settings, console fields included" in warning
+
+
 def test_an_environment_this_stack_created_is_no_conflict(pulumi_cloud: FakeCloud) -> None:
     pulumi_cloud.environment("acme", "aws", "dev")
     pulumi_cloud.state("acme", "pulumi-aws-oidc", "dev", recorded("admin_state"))
@@ -298,16 +352,17 @@ def test_an_environment_this_stack_created_is_no_conflict(pulumi_cloud: FakeClou
 
 
 @pytest.mark.parametrize(
-    ("status", "expected"),
+    ("status", "path", "expected"),
     [
-        (401, "Pulumi Cloud refused the token from PULUMI_ACCESS_TOKEN (401 Unauthorized)"),
-        (403, "Pulumi Cloud refused the token from PULUMI_ACCESS_TOKEN (403 Forbidden)"),
-        (500, "Pulumi Cloud failed (500 Internal Server Error). Nothing was changed; try again later"),
-        (503, "Pulumi Cloud failed (503 Service Unavailable)"),
+        (401, STATE_PATH, "Pulumi Cloud refused the token from PULUMI_ACCESS_TOKEN (401 Unauthorized)"),
+        # A 403 for the admin stack means another backend keeps it; for a stack's settings, a refusal.
+        (403, SETTINGS_PATH, "Pulumi Cloud refused the token from PULUMI_ACCESS_TOKEN (403 Forbidden)"),
+        (500, STATE_PATH, "Pulumi Cloud failed (500 Internal Server Error). Nothing was changed; try again later"),
+        (503, STATE_PATH, "Pulumi Cloud failed (503 Service Unavailable)"),
     ],
 )
 def test_a_refused_token_or_a_failing_service_is_a_clear_error_and_nothing_is_declared(
-    pulumi_cloud: FakeCloud, status: int, expected: str
+    pulumi_cloud: FakeCloud, status: int, path: str, expected: str
 ) -> None:
     pulumi_cloud.status = status
 
@@ -317,7 +372,7 @@ def test_a_refused_token_or_a_failing_service_is_a_clear_error_and_nothing_is_de
     assert recording.resources == []
     [issue] = error.issues
     assert issue.path == "pulumi cloud"
-    assert issue.message.startswith(f"GET {pulumi_cloud.url}{STATE_PATH}: ")
+    assert issue.message.startswith(f"GET {pulumi_cloud.url}{path}: ")
     assert expected in issue.message
     assert "Traceback" not in str(error)
 
@@ -364,7 +419,7 @@ def test_the_token_and_url_of_pulumiservice_config_are_used_as_the_provider_uses
 
         offline.run_program(program, config, secret_keys=["pulumiservice:accessToken"])
 
-    assert server.paths() == [STATE_PATH, SETTINGS_PATH]
+    assert server.paths() == [STATE_PATH, ADMIN_PATH, SETTINGS_PATH]
     assert {request.authorization for request in server.requests} == {"token pul-from-config"}
 
 
@@ -559,3 +614,17 @@ def test_secret_values_of_the_api_are_kept_as_secrets_to_set_again() -> None:
         "executorContext.credentials.username": "u",
         "executorContext.credentials.password": Secret(""),
     }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"operationContext": ["not", "an", "object"]},
+        {"operationContext": {"oidc": None, "environmentVariables": None}},
+        {"gitHub": None, "sourceContext": {"git": "main"}},
+    ],
+)
+def test_a_body_of_odd_shapes_is_sorted_without_error(body: dict[str, Any]) -> None:
+    current = guard.current_settings(body)
+
+    assert current.session == {}

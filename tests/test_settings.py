@@ -597,7 +597,7 @@ def test_role_tags_of_unicode_letters_and_iams_symbols_are_accepted() -> None:
     assert dict(role_of(load(role={"tags": tags})).tags) == tags
 
 
-# Form B (design 2b): `roles`, and optionally `accounts`, with the rules that hold across them.
+# Form B: `roles`, and optionally `accounts`, with the rules that hold across them.
 
 DEPLOY_ROLE = {"deployments": [PROD]}
 PROD_ID, STAGE_ID = "111111111111", "222222222222"
