@@ -345,8 +345,8 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         every problem, with nothing declared but the AWS providers those reads went through.
         """
         self.settings = settings
-        self._guard(name, settings, opts)
-        accounts, issues = self._read_accounts(name, settings, opts)
+        added_here = self._guard(name, settings, opts)
+        accounts, issues = self._read_accounts(name, settings, opts, added_here)
         roles: dict[str, _Role] = {}
         for role in settings.roles:
             account = accounts.get(role.account)
@@ -398,15 +398,18 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         self._set_outputs(accounts, roles)
 
     @staticmethod
-    def _guard(name: str, settings: Settings, opts: pulumi.ResourceOptions | None) -> None:
-        """Read what exists in Pulumi Cloud, and raise :class:`ConfigError` if the writes would erase any of it."""
+    def _guard(name: str, settings: Settings, opts: pulumi.ResourceOptions | None) -> Mapping[tuple[str, str], str]:
+        """Read what exists in Pulumi Cloud, and raise :class:`ConfigError` if the writes would erase any of it.
+
+        Returns the client IDs this stack added to reused providers (none without a Pulumi Cloud token).
+        """
         stacks = [f"{settings.organization}/{d.identity}" for r in settings.roles for d in r.managed_stacks]
         environments = [f"{settings.organization}/{e.identity}" for r in settings.roles for e in r.defined_environments]
         credentials = cloud.read_credentials()
         if credentials is None:
             if stacks or environments:
                 pulumi.log.warn(guard.unguarded_warning(stacks, environments, offline=cloud.is_offline()))
-            return
+            return {}
         # With nothing to write, the guard still reads this stack's last update: settings it would delete.
         # The engine names the admin stack's organization; where it does not, it is the organization configured.
         admin_org = pulumi.get_organization() or settings.organization
@@ -429,12 +432,17 @@ class PulumiCloudOidc(pulumi.ComponentResource):
             raise ConfigError(found.issues)
         for warning in found.warnings:
             pulumi.log.warn(warning)
+        return found.added_client_ids
 
     def _child_options(self, provider: pulumi.ProviderResource | None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, providers={"aws": provider} if provider else None)
 
     def _read_accounts(
-        self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None
+        self,
+        name: str,
+        settings: Settings,
+        opts: pulumi.ResourceOptions | None,
+        added_here: Mapping[tuple[str, str], str],
     ) -> tuple[dict[str, _Account], list[ConfigIssue]]:
         issues: list[ConfigIssue] = []
         accounts: dict[str, _Account] = {}
@@ -468,6 +476,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                     invoke,
                     f"{account.config_path}oidcProvider.arn",
                     add_audiences=oidc.add_audiences,
+                    added_here=added_here,
                 )
                 if problem is not None:
                     issues.append(problem)
@@ -649,6 +658,7 @@ def _check_reused_provider(
     path: str,
     *,
     add_audiences: bool = False,
+    added_here: Mapping[tuple[str, str], str] | None = None,
 ) -> tuple[ConfigIssue | None, tuple[str, ...]]:
     """What keeps the reused provider at ``arn`` from admitting the roles' tokens, if anything, and the
     audiences it lacks.
@@ -668,6 +678,15 @@ def _check_reused_provider(
     client_ids = cast("Sequence[str] | None", existing.client_id_lists)
     if client_ids is None:
         return None, ()
+    going = {a: urn for (provider, a), urn in (added_here or {}).items() if provider == arn and a in audiences}
+    if going and not add_audiences:
+        return _issue(
+            path.removesuffix("arn") + "addAudiences",
+            f"is off, so pulumi up deletes the client IDs this stack added to {arn} ({sorted(going)}), which the "
+            "roles still need: STS would then reject their tokens. Keep addAudiences: true, or hand them over "
+            "first, so that the delete leaves them: "
+            + "; ".join(f"pulumi state delete '{urn}'" for _, urn in sorted(going.items())),
+        ), tuple(sorted(going))
     missing = [a for a in audiences if a not in client_ids]
     if not missing:
         return None, ()

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from oidc import audiences
 from oidc.cloud import PulumiCloud
 from oidc.durations import format_duration, parse_duration
 from oidc.settings import ConfigIssue, DeploymentStack, EscEnvironment, RoleSettings, Secret, Settings
@@ -376,16 +377,31 @@ class AdminStack:
     stack: str
 
 
-def _state(cloud: PulumiCloud, admin: AdminStack) -> tuple[dict[str, Mapping[str, Any]], set[str] | None]:
-    """From the admin stack's last update: each managed stack's written inputs, and the environments it holds
-    (``None`` when the update cannot be read)."""
+@dataclass(frozen=True)
+class State:
+    """What this admin stack's last update holds, as far as the guard needs it."""
+
+    written: dict[str, Mapping[str, Any]]
+    """``org/project/stack`` -> the inputs of the stack's ``DeploymentSettings``."""
+    environments: set[str] | None
+    """``org/project/name`` of each environment; ``None`` when the update cannot be read."""
+    added_client_ids: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(provider ARN, client ID) -> URN of each client-ID resource that added its client ID."""
+
+
+def _state(cloud: PulumiCloud, admin: AdminStack) -> State:
+    """Read this admin stack's last update."""
     found = cloud.stack_resources(admin.organization, admin.project, admin.stack)
     # No update to read: a new stack holds nothing yet, but a stack kept elsewhere cannot say what it holds.
     known = found is not None or cloud.stack_exists(admin.organization, admin.project, admin.stack)
     resources = found or []
     written: dict[str, Mapping[str, Any]] = {}
     environments: set[str] = set()
+    added: dict[tuple[str, str], str] = {}
     for resource in resources:
+        outputs = resource.get("outputs") or {}
+        if resource.get("type") == audiences.TYPE and isinstance(outputs, dict) and outputs.get("added") is True:
+            added[(str(outputs.get("providerArn")), str(outputs.get("clientId")))] = str(resource.get("urn"))
         inputs = resource.get("inputs") or {}
         if not isinstance(inputs, dict) or resource.get("delete"):
             continue
@@ -394,7 +410,7 @@ def _state(cloud: PulumiCloud, admin: AdminStack) -> tuple[dict[str, Mapping[str
             written[key] = {k: v for k, v in inputs.items() if k not in {"organization", "project", "stack"}}
         elif resource.get("type") == ENVIRONMENT_TYPE:
             environments.add(f"{inputs.get('organization')}/{inputs.get('project') or 'default'}/{inputs.get('name')}")
-    return written, (environments if known else None)
+    return State(written, environments if known else None, added)
 
 
 @dataclass(frozen=True)
@@ -403,6 +419,8 @@ class Findings:
 
     issues: list[ConfigIssue]
     warnings: list[str]
+    added_client_ids: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """Client IDs this stack added to reused providers (``addAudiences``), by provider ARN and client ID."""
 
 
 def guard(
@@ -420,7 +438,8 @@ def guard(
     managed = [d for role in settings.roles for d in role.managed_stacks]
     stacks = [d for d in managed if not d.replace_settings]
     environments = [(role, e) for role in settings.roles for e in role.defined_environments]
-    written, held = _state(cloud, admin)
+    state = _state(cloud, admin)
+    written, held = state.written, state.environments
     warnings = [
         f"{stack}: this stack no longer declares the stack's deployment settings, so pulumi up deletes them, and "
         "deleting a DeploymentSettings removes all of the stack's settings, console fields included. To keep "
@@ -457,7 +476,7 @@ def guard(
                     "    or give this entry the name of an environment that does not exist yet",
                 )
             )
-    return Findings(issues, warnings)
+    return Findings(issues, warnings, state.added_client_ids)
 
 
 def environment_import(

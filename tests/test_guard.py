@@ -628,3 +628,43 @@ def test_a_body_of_odd_shapes_is_sorted_without_error(body: dict[str, Any]) -> N
     current = guard.current_settings(body)
 
     assert current.session == {}
+
+
+# --- client IDs this stack added (oidcProvider.addAudiences) -----------------------------------------
+
+REUSED_ARN = "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"
+CLIENT_ID_URN = (
+    "urn:pulumi:dev::pulumi-aws-oidc::pulumi-aws-oidc:index:PulumiCloudOidc$pulumi-aws-oidc:index:OidcProvider$"
+    "pulumi-python:dynamic/iam:OpenIdConnectProviderClientId::pulumi-cloud-client-id-aws:acme"
+)
+
+
+def state_with_an_added_client_id() -> dict[str, Any]:
+    outputs = {"providerArn": REUSED_ARN, "clientId": "aws:acme", "added": True, "present": True}
+    resource = {"urn": CLIENT_ID_URN, "type": "pulumi-python:dynamic/iam:OpenIdConnectProviderClientId"}
+    resource |= {"custom": True, "delete": False, "dependencies": [], "outputs": outputs}
+    return {"region": "", "version": 3, "resources": [{"resource": resource}]}
+
+
+@pytest.mark.parametrize("add_audiences", [True, False])
+def test_turning_add_audiences_off_while_the_roles_need_what_it_added_is_refused_with_the_hand_over(
+    pulumi_cloud: FakeCloud, add_audiences: bool
+) -> None:
+    pulumi_cloud.state("acme", "pulumi-aws-oidc", "dev", state_with_an_added_client_id())
+    config = {
+        "organization": "acme",
+        "oidcProvider": {"arn": REUSED_ARN, "addAudiences": add_audiences},
+        "environments": [{"project": "aws", "name": "dev"}],
+    }
+    loaded = load_settings(raw_config(config))
+
+    if add_audiences:
+        run_component(loaded, existing_client_ids=["acme", "aws:acme"])
+        return
+    with pytest.raises(ConfigError) as raised:
+        run_component(loaded, existing_client_ids=["acme", "aws:acme"])
+
+    [issue] = raised.value.issues
+    assert issue.path == "oidcProvider.addAudiences"
+    assert issue.message.startswith(f"is off, so pulumi up deletes the client IDs this stack added to {REUSED_ARN}")
+    assert f"pulumi state delete '{CLIENT_ID_URN}'" in issue.message
