@@ -244,11 +244,16 @@ def lost(current: CurrentSettings, declared: Mapping[str, Any], written: Mapping
         for key, default in RESOURCE_DEFAULTS.items()
         if key not in declared_leaves and key.partition(".")[0] in declared
     }
-    written_keys = set(config_leaves(written or {}))
+    written_leaves = config_leaves(written or {})
+    # A secret object in state (the provider may keep all of operationContext secret) covers every key below it.
+    sealed = tuple(f"{key}." for key, value in written_leaves.items() if _is_pulumi_secret(value))
     return {
         key: value
         for key, value in current.kept.items()
-        if key not in declared_leaves and key not in written_keys and sent.get(key, not value) != value
+        if key not in declared_leaves
+        and key not in written_leaves
+        and not key.startswith(sealed)
+        and sent.get(key, not value) != value
     }
 
 

@@ -137,6 +137,13 @@ def test_a_field_this_stack_wrote_and_no_longer_declares_is_a_removal_not_a_loss
     assert error is None
 
 
+def test_a_secret_object_in_state_covers_every_field_below_it() -> None:
+    sealed = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "v1:abc"}
+    current = guard.current_settings({"operationContext": {"environmentVariables": {"OLD": "x"}}, "agentPoolID": "p"})
+
+    assert guard.lost(current, {}, {"operationContext": sealed}) == {"agentPoolId": "p"}
+
+
 # --- settings that would be erased -----------------------------------------------------------
 
 
