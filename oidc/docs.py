@@ -90,6 +90,14 @@ _SESSION_POLICIES = NestedKey(
     "policyArns", "list of ARNs", "`[]`", f"session policies (at most {MAX_SESSION_POLICIES})"
 )
 
+_VCS_TRIGGERS = (
+    NestedKey("deployCommits", "bool", _RESOURCE_TRUE, "run `pulumi up` on each push to the branch"),
+    NestedKey("previewPullRequests", "bool", _RESOURCE_TRUE, "run `pulumi preview` on pull requests"),
+    NestedKey("pullRequestTemplate", "bool", _RESOURCE_FALSE, "use the pull-request template for review stacks"),
+    NestedKey("paths", "list of strings", _SERVICE, "paths whose changes trigger deployments"),
+)
+"""The keys ``github`` and ``vcs`` share: what triggers a deployment."""
+
 _ROLE_KEYS = (
     NestedKey("name", "string", "auto-named", "IAM role name (1-64 of letters, digits and `_+=,.@-`)"),
     NestedKey("path", "string", "`/`", "IAM path"),
@@ -224,18 +232,12 @@ NESTED: Mapping[str, tuple[NestedKey, ...]] = {
     ),
     "deployments[].settings.github": (
         NestedKey("repository", "string", _SERVICE, "`owner/repo`"),
-        NestedKey("deployCommits", "bool", _RESOURCE_TRUE, "run `pulumi up` on each push to the branch"),
-        NestedKey("previewPullRequests", "bool", _RESOURCE_TRUE, "run `pulumi preview` on pull requests"),
-        NestedKey("pullRequestTemplate", "bool", _RESOURCE_FALSE, "use the pull-request template for review stacks"),
-        NestedKey("paths", "list of strings", _SERVICE, "paths whose changes trigger deployments"),
+        *_VCS_TRIGGERS,
     ),
     "deployments[].settings.vcs": (
         NestedKey("provider", "string", "required", "one of " + ", ".join(f"`{p}`" for p in VCS_PROVIDERS)),
         NestedKey("repository", "string", _SERVICE, "the repository, as the provider names it"),
-        NestedKey("deployCommits", "bool", _RESOURCE_TRUE, "run `pulumi up` on each push to the branch"),
-        NestedKey("previewPullRequests", "bool", _RESOURCE_TRUE, "run `pulumi preview` on pull requests"),
-        NestedKey("pullRequestTemplate", "bool", _RESOURCE_FALSE, "use the pull-request template for review stacks"),
-        NestedKey("paths", "list of strings", _SERVICE, "paths whose changes trigger deployments"),
+        *_VCS_TRIGGERS,
         NestedKey("installationId", "string", _SERVICE, "the integration, where the organization has several"),
         NestedKey("deployPullRequest", "int", _SERVICE, "deploy this pull request"),
     ),
