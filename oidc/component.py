@@ -83,6 +83,11 @@ def component_name(name: str, key: str) -> str:
     return name if key == FORM_A_KEY else f"{name}-{key}"
 
 
+def environment_name(prefix: str, environment: EscEnvironment) -> str:
+    """The logical name of an environment's ``pulumiservice.Environment``: its place in ESC, not its role's."""
+    return f"{prefix}-env-{environment.identity}"
+
+
 def _moved(old_parent: pulumi.Resource | None) -> list[pulumi.Input[str | pulumi.Alias]] | None:
     """Aliases that keep the URN a child had under ``old_parent`` (release 0.1.0's single component)."""
     return [pulumi.Alias(parent=old_parent)] if old_parent is not None else None
@@ -233,7 +238,7 @@ class OidcRole(pulumi.ComponentResource):
         for deployment in role.managed_stacks:
             self._deployment_settings(f"{prefix}-deploy-{deployment.identity}", organization, deployment, child)
         for environment in role.defined_environments:
-            self._environment(f"{prefix}-env-{environment.identity}", organization, environment, child)
+            self._environment(environment_name(prefix, environment), organization, environment, child)
         wide_stacks = [d.path for d in role.deployments if d.org_wide]
         wide_environments = [e.path for e in role.environments if e.org_wide]
         if wide_stacks or wide_environments:
@@ -420,7 +425,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
             parent = component_name(name, role.key)
             urn = None if nested else f"urn:pulumi:{admin.stack}::{admin.project}::{TYPE}${ROLE_TYPE}::{parent}"
             return guard.environment_import(
-                environment, settings.organization, f"{name}-env-{environment.identity}", parent, urn
+                environment, settings.organization, environment_name(name, environment), parent, urn
             )
 
         try:
