@@ -38,10 +38,11 @@ PLACEHOLDER_ACCOUNT = "123456789012"
 CERTIFICATE_TOKEN = "tls:index/getCertificate:getCertificate"
 SECRET = "[secret]"
 """How a secure value is shown."""
-_SIG = rpc._special_sig_key
-_SETTINGS_VALUE = re.compile(r"deployments\[\d+\]\.settings\.")
 SECRET_PLACEHOLDER = "secret"
 """What the program reads for a secure value it cannot decrypt offline: plain letters, valid wherever text is."""
+_SIG = rpc._special_sig_key
+_SETTINGS_VALUE = re.compile(r"deployments\[\d+\]\.settings\.")
+"""Where a ``secure:`` value can be planned offline: in a stack's settings, which keep it secret."""
 
 
 @dataclass(frozen=True)
@@ -370,10 +371,11 @@ class StackConfig:
 
     @property
     def undecryptable(self) -> list[str]:
-        """Keys of the project namespace whose whole value is ``secure:``: offline, the program cannot read them.
+        """Keys of the project namespace holding a ``secure:`` value the program cannot run on offline.
 
-        A ``secure:`` value in ``deployments[].settings`` (a credential, an environment variable) reads as
-        :data:`SECRET`, which the program keeps secret as it would the real value.
+        That is a whole value, or one outside ``deployments[].settings``. One in those settings (a
+        credential, an environment variable) reads as :data:`SECRET`, which the program keeps secret as it
+        would the real value.
         """
 
         def readable(value: Any, path: str) -> bool:
