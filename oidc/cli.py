@@ -796,14 +796,16 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
     return explain_command(args, stdin or sys.stdin)
 
 
-_STACK_NAME = re.compile(r"^(?P<org>[^/\s]+)/(?P<project>[^/\s]+)/(?P<stack>[^/\s]+)$")
 _ENTRY_PATH = re.compile(r"^(?:roles\.[a-z0-9][a-z0-9-]*\.)?deployments\[\d+\]$")
 
 
 def settings_pull(stack: str, at: str) -> int:
     """``settings pull``: print the entry that keeps ``stack``'s settings (``org/project/stack``)."""
-    match = _STACK_NAME.fullmatch(stack)
-    if match is None:
+    try:
+        name = StackName.parse(stack)
+    except UsageError:
+        name = StackName(stack)
+    if name.organization is None or name.project is None:
         print(f"error: got {stack!r}; expected ORG/PROJECT/STACK, e.g. acme/infra/prod", file=sys.stderr)
         return EXIT_USAGE
     if not _ENTRY_PATH.fullmatch(at):
@@ -820,16 +822,16 @@ def settings_pull(stack: str, at: str) -> int:
             file=sys.stderr,
         )
         return EXIT_INVALID
-    org, project, name = match["org"], match["project"], match["stack"]
+    org, project = name.organization, name.project
     try:
         with cloud.PulumiCloud(credentials) as client:
-            body = client.deployment_settings(org, project, name)
+            body = client.deployment_settings(org, project, name.name)
     except cloud.CloudError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
     if body is None:
         print(f"# {stack} has no deployment settings: an entry of project and stack keeps nothing more")
-        print(guard.dump([{"project": project, "stack": name}]), end="")
+        print(guard.dump([{"project": project, "stack": name.name}]), end="")
         return EXIT_OK
-    print(guard.pulled_entry(project, name, guard.current_settings(body), at), end="")
+    print(guard.pulled_entry(project, name.name, guard.current_settings(body), at), end="")
     return EXIT_OK

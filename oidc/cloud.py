@@ -26,6 +26,8 @@ from urllib.parse import quote
 
 import httpx
 
+from oidc.settings import read_pulumiservice_config
+
 DEFAULT_API_URL = "https://api.pulumi.com"
 TIMEOUT_SECONDS = 30.0
 PARALLEL_REQUESTS = 8
@@ -95,11 +97,7 @@ def read_credentials() -> Credentials | None:
     """:func:`find_credentials` for the running Pulumi program; ``None`` within :func:`offline`."""
     if is_offline():
         return None
-    from pulumi.runtime import config as runtime_config  # noqa: PLC0415
-
-    keys = ("pulumiservice:accessToken", "pulumiservice:apiUrl")
-    config = {key: value for key in keys if isinstance(value := runtime_config.get_config(key), str)}
-    return find_credentials(config, os.environ)
+    return find_credentials(read_pulumiservice_config(), os.environ)
 
 
 def _segments(*names: str) -> str:

@@ -1633,6 +1633,15 @@ def read_aws_region() -> str | None:
     return pulumi.Config("aws").get("region")
 
 
+def read_pulumiservice_config() -> dict[str, str]:
+    """The running stack's ``pulumiservice:accessToken`` and ``pulumiservice:apiUrl``, where set (full keys):
+    the Pulumi Cloud token and API the pulumiservice provider would use."""
+    from pulumi.runtime import config as runtime_config  # noqa: PLC0415
+
+    keys = ("pulumiservice:accessToken", "pulumiservice:apiUrl")
+    return {key: value for key in keys if isinstance(value := runtime_config.get_config(key), str)}
+
+
 def read_secret_keys() -> frozenset[str]:
     """The keys of :func:`read_pulumi_config` that Pulumi marks secret."""
     import pulumi  # noqa: PLC0415
