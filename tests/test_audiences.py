@@ -96,6 +96,16 @@ def props(client_id: str, account: str = MOTO_ACCOUNT, **credentials: Any) -> di
     }
 
 
+def tags(account: str = MOTO_ACCOUNT) -> dict[str, str]:
+    found = iam_in(account).list_open_id_connect_provider_tags(OpenIDConnectProviderArn=provider_arn(account))
+    return {tag["Key"]: tag["Value"] for tag in found["Tags"]}
+
+
+def other_tags(count: int) -> list[dict[str, str]]:
+    """``count`` tags of someone else."""
+    return [{"Key": f"team-{n}", "Value": "x"} for n in range(count)]
+
+
 # --- the moto extension ---------------------------------------------------------------------------
 
 
@@ -107,6 +117,21 @@ def test_moto_lacks_the_two_actions_and_the_extension_provides_exactly_them() ->
 
     assert lacking == moto_iam_client_ids.INSTALLED
     assert lacking == moto_iam_client_ids.ACTIONS  # moto 5.2.x: neither is implemented
+    tagging = ("tag_open_id_connect_provider", "untag_open_id_connect_provider", "list_open_id_connect_provider_tags")
+    assert all(f"def {action}(" in moto_source for action in tagging)  # moto's own, used as they are
+
+
+@pytest.mark.usefixtures("aws")
+def test_extension_refuses_a_51st_tag_and_overwrites_one_at_50() -> None:
+    arn = make_provider([])
+    iam = iam_in(MOTO_ACCOUNT)
+    iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=other_tags(50))
+
+    iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=[{"Key": "team-7", "Value": "y"}])
+    with pytest.raises(iam.exceptions.LimitExceededException):
+        iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=[{"Key": "one-more", "Value": ""}])
+    assert len(tags()) == 50
+    assert tags()["team-7"] == "y"
 
 
 @pytest.mark.usefixtures("aws")
