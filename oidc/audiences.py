@@ -21,11 +21,11 @@ The lifecycle:
 - create and update: claim first, then read the client IDs; a missing one gets the marker, then
   ``AddClientIDToOpenIDConnectProvider``. The output ``added`` says whether this resource added
   it. An update whose admin stack changed (a renamed stack) moves the claim; one whose state
-  says ``added`` writes a missing marker again (a resource of the release before tags, or tags
+  says ``added`` writes a missing marker again (a resource created before tags, or tags
   stripped by the provider's owner).
 - delete: remove this stack's claim, then read the tags. Another stack's claim for the client ID
   keeps it. With none left, it is removed only when the marker says this program added it (for
-  a resource of the release before tags, which has no admin stack in its state: when its state
+  a resource created before tags, which has no admin stack in its state: when its state
   says ``added``): the marker first, then the client ID. A client ID the provider had before any
   stack of this program has no marker and is never removed. The tags are then read once more:
   a claim that appeared meanwhile (another stack's create, which may have found the client ID
@@ -182,7 +182,7 @@ class _Call:
         self.path = str(props["configPath"])
         self.credentials = Credentials.of(props)
         self.admin_stack: str | None = props.get("adminStack") or None
-        """``org/project/stack``; ``None`` in the state of a resource of the release before tags (no claim)."""
+        """``org/project/stack``; ``None`` in the state of a resource created before tags (no claim)."""
         self.claim = claim_key(self.admin_stack, self.client_id) if self.admin_stack else None
         self.marker = added_key(self.client_id)
 
@@ -416,7 +416,7 @@ class ClientIdProvider(ResourceProvider):
         tags = call.tags(iam)
         if tags is None:
             return
-        # Without an admin stack the resource is of the release before tags: its state says whether it added it.
+        # Without an admin stack the resource was created before tags: its state says whether it added it.
         added_before_tags = call.claim is None and props.get("added") is True
         if _claims(tags, call.client_id, but=call.claim):
             if added_before_tags and call.marker not in tags:  # hand it over: the last stack out removes it

@@ -443,31 +443,31 @@ def test_a_destroy_whose_remove_fails_keeps_the_marker_so_the_next_destroy_remov
     assert ours() == {}
 
 
-def release_before_tags(client_id: str, *, added: bool) -> dict[str, Any]:
-    """The state of a client-ID resource of the release before tags: no ``adminStack``, no ``claimed``."""
+def created_before_tags(client_id: str, *, added: bool) -> dict[str, Any]:
+    """The state of a client-ID resource created before tags (by an earlier build): no ``adminStack`` or ``claimed``."""
     state = {key: value for key, value in props(client_id).items() if key != "adminStack"}
     return {**state, "added": added, "present": True}
 
 
 @pytest.mark.usefixtures("aws")
-def test_a_resource_of_the_release_before_tags_removes_what_it_added_when_alone() -> None:
+def test_a_resource_created_before_tags_removes_what_it_added_when_alone() -> None:
     make_provider(["acme", "aws:acme"])
 
-    ClientIdProvider().delete("old", release_before_tags("aws:acme", added=True))
-    ClientIdProvider().delete("old", release_before_tags("acme", added=False))
+    ClientIdProvider().delete("old", created_before_tags("aws:acme", added=True))
+    ClientIdProvider().delete("old", created_before_tags("acme", added=False))
 
     assert client_ids() == ["acme"]
     assert ours() == {}
 
 
 @pytest.mark.usefixtures("aws")
-def test_a_resource_of_the_release_before_tags_keeps_what_another_stack_claims_and_hands_it_over() -> None:
-    make_provider(["aws:acme"])  # added by the old release's resource of A
+def test_a_resource_created_before_tags_keeps_what_another_stack_claims_and_hands_it_over() -> None:
+    make_provider(["aws:acme"])  # added by A's resource created before tags
     provider = ClientIdProvider()
     b = outs(provider.create(props("aws:acme", admin=STACK_B)))
     assert b["added"] is False
 
-    provider.delete("old", release_before_tags("aws:acme", added=True))
+    provider.delete("old", created_before_tags("aws:acme", added=True))
     assert client_ids() == ["aws:acme"]
     assert audiences.added_key("aws:acme") in ours()  # B, the last stack out, removes it
 
@@ -476,10 +476,10 @@ def test_a_resource_of_the_release_before_tags_keeps_what_another_stack_claims_a
 
 
 @pytest.mark.usefixtures("aws")
-def test_upgrading_a_resource_of_the_release_before_tags_is_an_update_that_claims_it() -> None:
+def test_a_resource_created_before_tags_is_updated_never_replaced_and_claims_it() -> None:
     make_provider(["aws:acme"])
     provider = ClientIdProvider()
-    old = release_before_tags("aws:acme", added=True)
+    old = created_before_tags("aws:acme", added=True)
 
     diff = provider.diff("old", old, props("aws:acme"))
     assert (diff.changes, diff.replaces) == (True, [])
