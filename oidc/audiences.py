@@ -26,7 +26,8 @@ The lifecycle:
 - delete: remove this stack's claim, then read the tags. Another stack's claim for the client ID
   keeps it. With none left, it is removed only when the marker says this program added it (for
   a resource created before tags, which has no admin stack in its state: when its state
-  says ``added``): the marker first, then the client ID. A client ID the provider had before any
+  says ``added``): the marker first, then the client ID (a remove that fails puts the marker back,
+  for the delete that tries again). A client ID the provider had before any
   stack of this program has no marker and is never removed. The tags are then read once more:
   a claim that appeared meanwhile (another stack's create, which may have found the client ID
   still there) gets the marker and the client ID back.
@@ -49,8 +50,8 @@ Every call first checks, with ``sts:GetCallerIdentity``, that the credentials re
 account, and gets them as the account's AWS provider does: the ambient chain, a named
 ``profile``, or ``assumeRole`` on top of the ambient chain, in the account's region. The engine runs
 this code in its own process, from a pickled provider object (pickled by reference: the engine
-imports this module, so a resource of an earlier release runs this code): boto3 clients are made
-inside each method, never kept on the object.
+imports this module, so a resource created by an earlier build runs this code): boto3 clients are
+made inside each method, never kept on the object.
 """
 
 from __future__ import annotations

@@ -2,8 +2,11 @@
 the Pulumi mocks.
 
 moto answers IAM and STS in process (``mock_aws``); :mod:`tests.moto_iam_client_ids` gives it the two
-actions it lacks. moto does not evaluate trust or identity policies: who may call what stays untested here
-(the trust side is the evaluator's, in test_trust.py).
+actions it lacks and IAM's quota of 50 tags per provider. moto does not evaluate trust or identity policies:
+who may call what stays untested here (the trust side is the evaluator's, in test_trust.py). Two admin
+stacks sharing a provider are two sets of calls on one moto provider; where their steps could interleave, a
+test runs one stack's step inside the other's (by wrapping a method of ``_Call``). moto's reads see every
+earlier write: IAM's eventual consistency, the race the module's docstring leaves, stays untested.
 """
 
 from __future__ import annotations
