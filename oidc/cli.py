@@ -87,8 +87,9 @@ def _resource_order(resource: offline.RecordedResource) -> tuple[bool, str, str,
 
 PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 ADD_AUDIENCES_NOTE = (
-    "reused, addAudiences: each client ID below that the provider lacks at deploy time is added by this stack; "
-    "one it has already is left as it is. pulumi destroy removes only those this stack added"
+    "reused, addAudiences: each client ID below is claimed for this stack by a tag on the provider, and added "
+    "when the provider lacks it at deploy time. pulumi destroy removes one only when no other admin stack claims "
+    "it and a stack of this program added it"
 )
 ROLE = "aws:iam/role:Role"
 

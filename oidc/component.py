@@ -125,8 +125,9 @@ class OidcProvider(pulumi.ComponentResource):
         ``arn`` is the provider's ARN either way: for a created one, the ARN IAM will give it
         (:func:`oidc.claims.provider_arn`), so roles can name it before it exists. A reused provider
         given ``add_client_ids`` (the account's credentials) gets one
-        :class:`oidc.audiences.OpenIdConnectProviderClientId` per client ID, which adds it unless the
-        provider has it (``oidcProvider.addAudiences``, config key ``config_path``);
+        :class:`oidc.audiences.OpenIdConnectProviderClientId` per client ID, which claims it for this
+        admin stack and adds it unless the provider has it (``oidcProvider.addAudiences``, config key
+        ``config_path``);
         ``missing_client_ids`` are those it lacked when read, which these resources add on create.
         """
         props = {
@@ -150,6 +151,8 @@ class OidcProvider(pulumi.ComponentResource):
         self.client_id_resources: dict[str, audiences.OpenIdConnectProviderClientId] = {}
         self.missing_client_ids = tuple(missing_client_ids)
         if not create and add_client_ids is not None:
+            # The engine names the admin stack's organization; where it does not, its default name.
+            admin_stack = f"{pulumi.get_organization() or 'organization'}/{pulumi.get_project()}/{pulumi.get_stack()}"
             for client_id in client_ids:
                 self.client_id_resources[client_id] = audiences.OpenIdConnectProviderClientId(
                     audiences.logical_name(name, client_id),
@@ -157,6 +160,7 @@ class OidcProvider(pulumi.ComponentResource):
                     client_id=client_id,
                     credentials=add_client_ids,
                     config_path=config_path,
+                    admin_stack=admin_stack,
                     opts=pulumi.ResourceOptions(parent=self),
                 )
         self.arn = self.resource.arn if self.resource else pulumi.Output.from_input(arn)

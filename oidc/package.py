@@ -74,8 +74,9 @@ class OidcProvider(TypedDict, total=False):
     """Protect the created provider from `pulumi destroy`, as the whole account may rely on it. Default: `true`."""
     add_audiences: bool
     (
-        "With `arn`: one resource per audience the roles need, which adds it to the provider if it lacks it; `pulumi "
-        "destroy` removes only the client IDs this stack added. `false`: a missing audience stops the run with the "
+        "With `arn`: one resource per audience the roles need, which claims it for this stack with a tag on the "
+        "provider and adds it if the provider lacks it; `pulumi destroy` removes a client ID only when no other admin "
+        "stack claims it and a stack of this program added it. `false`: a missing audience stops the run with the "
         "command that adds it. Default: `false`."
     )
 

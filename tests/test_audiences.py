@@ -2,14 +2,19 @@
 the Pulumi mocks.
 
 moto answers IAM and STS in process (``mock_aws``); :mod:`tests.moto_iam_client_ids` gives it the two
-actions it lacks. moto does not evaluate trust or identity policies: who may call what stays untested here
-(the trust side is the evaluator's, in test_trust.py).
+actions it lacks and IAM's quota of 50 tags per provider. moto does not evaluate trust or identity policies:
+who may call what stays untested here (the trust side is the evaluator's, in test_trust.py). Two admin
+stacks sharing a provider are two sets of calls on one moto provider; where their steps could interleave, a
+test runs one stack's step inside the other's (by wrapping a method of ``_Call``). moto's reads see every
+earlier write: IAM's eventual consistency, the race the module's docstring leaves, stays untested.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -85,7 +90,12 @@ def client_ids(account: str = MOTO_ACCOUNT) -> list[str]:
     return list(found["ClientIDList"])
 
 
-def props(client_id: str, account: str = MOTO_ACCOUNT, **credentials: Any) -> dict[str, Any]:
+STACK_A = "acme/pulumi-aws-oidc/shared"
+STACK_B = "acme/pulumi-aws-oidc/team"
+"""Two admin stacks of this program that reuse one provider."""
+
+
+def props(client_id: str, account: str = MOTO_ACCOUNT, admin: str = STACK_A, **credentials: Any) -> dict[str, Any]:
     """The inputs the program gives the resource of ``client_id`` (config path of form B's account prod)."""
     given = Credentials(account_id=account, region="us-east-1", **credentials)
     return {
@@ -93,7 +103,24 @@ def props(client_id: str, account: str = MOTO_ACCOUNT, **credentials: Any) -> di
         "clientId": client_id,
         "configPath": "accounts.prod.oidcProvider",
         **given.inputs(),
+        "adminStack": admin,
     }
+
+
+def tags(account: str = MOTO_ACCOUNT) -> dict[str, str]:
+    found = iam_in(account).list_open_id_connect_provider_tags(OpenIDConnectProviderArn=provider_arn(account))
+    return {tag["Key"]: tag["Value"] for tag in found["Tags"]}
+
+
+def other_tags(count: int) -> list[dict[str, str]]:
+    """``count`` tags of someone else."""
+    return [{"Key": f"team-{n}", "Value": "x"} for n in range(count)]
+
+
+def outs(result: Any) -> dict[str, Any]:
+    """The state a create or update leaves: its outputs."""
+    assert result.outs is not None
+    return dict(result.outs)
 
 
 # --- the moto extension ---------------------------------------------------------------------------
@@ -107,6 +134,21 @@ def test_moto_lacks_the_two_actions_and_the_extension_provides_exactly_them() ->
 
     assert lacking == moto_iam_client_ids.INSTALLED
     assert lacking == moto_iam_client_ids.ACTIONS  # moto 5.2.x: neither is implemented
+    tagging = ("tag_open_id_connect_provider", "untag_open_id_connect_provider", "list_open_id_connect_provider_tags")
+    assert all(f"def {action}(" in moto_source for action in tagging)  # moto's own, used as they are
+
+
+@pytest.mark.usefixtures("aws")
+def test_extension_refuses_a_51st_tag_and_overwrites_one_at_50() -> None:
+    arn = make_provider([])
+    iam = iam_in(MOTO_ACCOUNT)
+    iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=other_tags(50))
+
+    iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=[{"Key": "team-7", "Value": "y"}])
+    with pytest.raises(iam.exceptions.LimitExceededException):
+        iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=[{"Key": "one-more", "Value": ""}])
+    assert len(tags()) == 50
+    assert tags()["team-7"] == "y"
 
 
 @pytest.mark.usefixtures("aws")
@@ -238,6 +280,329 @@ def test_a_deleted_provider_takes_its_client_ids_with_it_so_delete_succeeds() ->
     provider.delete(created.id, created.outs)  # no error
 
 
+# --- admin stacks sharing a client ID: claims on the provider's tags ------------------------------
+
+
+def ours(account: str = MOTO_ACCOUNT) -> dict[str, str]:
+    """The provider's tags this program wrote."""
+    return {key: value for key, value in tags(account).items() if key.startswith(audiences.TAG_PREFIX)}
+
+
+@pytest.mark.usefixtures("aws")
+def test_destroying_the_stack_that_added_it_keeps_it_for_a_stack_that_found_it_present() -> None:
+    make_provider(["acme"])
+    provider = ClientIdProvider()
+    a = outs(provider.create(props("aws:acme", admin=STACK_A)))
+    b = outs(provider.create(props("aws:acme", admin=STACK_B)))
+    assert (a["added"], b["added"]) == (True, False)
+    assert ours() == {
+        audiences.claim_key(STACK_A, "aws:acme"): STACK_A,
+        audiences.claim_key(STACK_B, "aws:acme"): STACK_B,
+        audiences.added_key("aws:acme"): "aws:acme",
+    }
+
+    provider.delete("a", a)
+    assert client_ids() == ["acme", "aws:acme"]  # B's roles still need it
+
+    provider.delete("b", b)
+    assert client_ids() == ["acme"]  # the last stack out removes what this program added
+    assert ours() == {}
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_stack_that_found_it_present_leaving_first_keeps_it_for_the_stack_that_added_it() -> None:
+    make_provider([])
+    provider = ClientIdProvider()
+    a = outs(provider.create(props("aws:acme", admin=STACK_A)))
+    b = outs(provider.create(props("aws:acme", admin=STACK_B)))
+
+    provider.delete("b", b)
+    assert client_ids() == ["aws:acme"]
+
+    provider.delete("a", a)
+    assert client_ids() == []
+    assert ours() == {}
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("first_out", [STACK_A, STACK_B])
+def test_two_stacks_adding_it_at_once_both_record_added_and_only_the_last_destroy_removes_it(
+    monkeypatch: pytest.MonkeyPatch, first_out: str
+) -> None:
+    make_provider(["acme"])
+    provider = ClientIdProvider()
+    add = audiences._Call.add
+    b: dict[str, Any] = {}
+
+    def add_after_b(call: Any, iam: Any) -> None:
+        # A has read the client IDs (missing) and is about to add: B's whole create runs now.
+        if call.admin_stack == STACK_A and not b:
+            b.update(outs(provider.create(props("aws:acme", admin=STACK_B))))
+        add(call, iam)
+
+    monkeypatch.setattr(audiences._Call, "add", add_after_b)
+    a = outs(provider.create(props("aws:acme", admin=STACK_A)))
+
+    assert (a["added"], b["added"]) == (True, True)  # both found it missing
+    assert client_ids() == ["acme", "aws:acme"]
+    first, last = (a, b) if first_out == STACK_A else (b, a)
+    provider.delete("first", first)
+    assert client_ids() == ["acme", "aws:acme"]
+    provider.delete("last", last)
+    assert client_ids() == ["acme"]
+    assert ours() == {}
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("order", ["AB", "BA"])
+def test_a_client_id_there_before_any_stack_of_this_program_is_never_removed(order: str) -> None:
+    make_provider(["acme", "aws:acme"])
+    provider = ClientIdProvider()
+    states = {s: outs(provider.create(props("aws:acme", admin=s))) for s in (STACK_A, STACK_B)}
+    assert [state["added"] for state in states.values()] == [False, False]
+
+    for key in order:
+        provider.delete(key, states[STACK_A if key == "A" else STACK_B])
+
+    assert client_ids() == ["acme", "aws:acme"]
+    assert ours() == {}
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_destroy_that_removes_it_while_another_stack_claims_it_gives_it_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """B's create runs inside A's destroy, after A found no other claim: B finds the client ID still there and
+    adds nothing. A's destroy reads the claims again after removing it, and puts it back."""
+    make_provider([])
+    provider = ClientIdProvider()
+    a = outs(provider.create(props("aws:acme", admin=STACK_A)))
+    remove = audiences._Call.remove
+    b: dict[str, Any] = {}
+
+    def b_creates_first(call: Any, iam: Any) -> None:
+        if not b:
+            b.update(outs(provider.create(props("aws:acme", admin=STACK_B))))
+        remove(call, iam)
+
+    monkeypatch.setattr(audiences._Call, "remove", b_creates_first)
+    provider.delete("a", a)
+
+    assert b["added"] is False
+    assert client_ids() == ["aws:acme"]
+    assert ours() == {audiences.claim_key(STACK_B, "aws:acme"): STACK_B, audiences.added_key("aws:acme"): "aws:acme"}
+    provider.delete("b", b)  # the last stack out: it was added by this program
+    assert client_ids() == []
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_destroy_between_another_stacks_claim_and_its_read_keeps_the_client_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A's whole destroy runs inside B's create, after B's claim and read: A sees the claim and keeps the client
+    ID that B found present (a create that read before claiming would find it present, then lose it)."""
+    make_provider([])
+    provider = ClientIdProvider()
+    a = outs(provider.create(props("aws:acme", admin=STACK_A)))
+    existing = audiences._Call.existing
+    destroyed: list[str] = []
+
+    def a_destroys_after_the_read(call: Any, iam: Any) -> list[str]:
+        found = existing(call, iam)
+        if call.admin_stack == STACK_B and not destroyed:
+            provider.delete("a", a)
+            destroyed.append(STACK_A)
+        return found
+
+    monkeypatch.setattr(audiences._Call, "existing", a_destroys_after_the_read)
+    b = outs(provider.create(props("aws:acme", admin=STACK_B)))
+
+    assert destroyed == [STACK_A]
+    assert b["added"] is False
+    assert client_ids() == ["aws:acme"]
+    provider.delete("b", b)
+    assert client_ids() == []
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_destroy_whose_remove_fails_keeps_the_marker_so_the_next_destroy_removes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    make_provider([])
+    provider = ClientIdProvider()
+    a = outs(provider.create(props("aws:acme")))
+    remove = audiences._Call.remove
+
+    def denied(call: Any, iam: Any) -> None:
+        raise ClientIdError("access denied to remove")
+
+    monkeypatch.setattr(audiences._Call, "remove", denied)
+    with pytest.raises(ClientIdError, match="access denied to remove"):
+        provider.delete("a", a)
+    assert client_ids() == ["aws:acme"]
+    assert audiences.added_key("aws:acme") in ours()
+
+    monkeypatch.setattr(audiences._Call, "remove", remove)
+    provider.delete("a", a)  # the engine keeps the resource after a failed delete, and deletes it again
+    assert client_ids() == []
+    assert ours() == {}
+
+
+def created_before_tags(client_id: str, *, added: bool) -> dict[str, Any]:
+    """The state of a client-ID resource created before tags (by an earlier build): no ``adminStack`` or ``claimed``."""
+    state = {key: value for key, value in props(client_id).items() if key != "adminStack"}
+    return {**state, "added": added, "present": True}
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_resource_created_before_tags_removes_what_it_added_when_alone() -> None:
+    make_provider(["acme", "aws:acme"])
+
+    ClientIdProvider().delete("old", created_before_tags("aws:acme", added=True))
+    ClientIdProvider().delete("old", created_before_tags("acme", added=False))
+
+    assert client_ids() == ["acme"]
+    assert ours() == {}
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_resource_created_before_tags_keeps_what_another_stack_claims_and_hands_it_over() -> None:
+    make_provider(["aws:acme"])  # added by A's resource created before tags
+    provider = ClientIdProvider()
+    b = outs(provider.create(props("aws:acme", admin=STACK_B)))
+    assert b["added"] is False
+
+    provider.delete("old", created_before_tags("aws:acme", added=True))
+    assert client_ids() == ["aws:acme"]
+    assert audiences.added_key("aws:acme") in ours()  # B, the last stack out, removes it
+
+    provider.delete("b", b)
+    assert client_ids() == []
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_resource_created_before_tags_is_updated_never_replaced_and_claims_it() -> None:
+    make_provider(["aws:acme"])
+    provider = ClientIdProvider()
+    old = created_before_tags("aws:acme", added=True)
+
+    diff = provider.diff("old", old, props("aws:acme"))
+    assert (diff.changes, diff.replaces) == (True, [])
+    updated = outs(provider.update("old", old, props("aws:acme")))
+
+    assert (updated["added"], updated["claimed"], updated["adminStack"]) == (True, True, STACK_A)
+    assert ours() == {audiences.claim_key(STACK_A, "aws:acme"): STACK_A, audiences.added_key("aws:acme"): "aws:acme"}
+    diff = provider.diff("old", updated, props("aws:acme"))
+    assert (diff.changes, diff.replaces) == (False, [])
+    provider.delete("old", updated)
+    assert client_ids() == []
+
+
+@pytest.mark.usefixtures("aws")
+def test_refresh_reports_a_stripped_claim_and_the_next_up_claims_again() -> None:
+    """An owner of the provider that writes its own tags back removes the claims: the refresh says so, and the
+    next `up` writes them again, with the marker of a client ID this stack added."""
+    arn = make_provider([])
+    provider = ClientIdProvider()
+    created = outs(provider.create(props("aws:acme")))
+    iam_in(MOTO_ACCOUNT).untag_open_id_connect_provider(OpenIDConnectProviderArn=arn, TagKeys=list(ours()))
+
+    refreshed = provider.read("a", created).outs
+    assert refreshed is not None
+    assert (refreshed["present"], refreshed["claimed"]) == (True, False)
+    assert ours() == {}  # a refresh changes nothing in AWS
+
+    diff = provider.diff("a", refreshed, props("aws:acme"))
+    assert (diff.changes, diff.replaces) == (True, [])
+    updated = outs(provider.update("a", refreshed, props("aws:acme")))
+    assert (updated["added"], updated["claimed"]) == (True, True)
+    assert ours() == {audiences.claim_key(STACK_A, "aws:acme"): STACK_A, audiences.added_key("aws:acme"): "aws:acme"}
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_renamed_admin_stack_moves_its_claim() -> None:
+    make_provider([])
+    provider = ClientIdProvider()
+    created = outs(provider.create(props("aws:acme", admin=STACK_A)))
+    renamed = "acme/pulumi-aws-oidc/renamed"
+
+    diff = provider.diff("a", created, props("aws:acme", admin=renamed))
+    assert (diff.changes, diff.replaces) == (True, [])
+    updated = outs(provider.update("a", created, props("aws:acme", admin=renamed)))
+
+    assert ours() == {audiences.claim_key(renamed, "aws:acme"): renamed, audiences.added_key("aws:acme"): "aws:acme"}
+    provider.delete("a", updated)
+    assert client_ids() == []
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_provider_with_50_tags_refuses_the_claim_with_a_clear_error_and_nothing_changes() -> None:
+    arn = make_provider(["acme"])
+    iam_in(MOTO_ACCOUNT).tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=other_tags(50))
+
+    with pytest.raises(ClientIdError) as raised:
+        ClientIdProvider().create(props("aws:acme"))
+
+    assert str(raised.value) == (
+        "accounts.prod.oidcProvider.addAudiences: could not write this stack's claim on the client ID 'aws:acme' of "
+        f"{arn}: the provider holds 50 tags, and IAM allows at most 50 per provider. This program keeps one tag per "
+        "admin stack and client ID (pulumi-aws-oidc/<stack>/<client ID>, its value names the stack) and one per "
+        "client ID it added (pulumi-aws-oidc/added/<client ID>): remove tags the provider no longer needs, such as "
+        "those of admin stacks that no longer exist (aws iam list-open-id-connect-provider-tags "
+        f"--open-id-connect-provider-arn {arn} lists them), then run the command again"
+    )
+    assert client_ids() == ["acme"]
+    assert len(tags()) == 50
+    assert ours() == {}
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_provider_with_room_for_the_claim_but_not_the_marker_is_left_as_it_was() -> None:
+    arn = make_provider(["acme"])
+    iam_in(MOTO_ACCOUNT).tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=other_tags(49))
+
+    with pytest.raises(ClientIdError, match="could not write the added marker of the client ID 'aws:acme'"):
+        ClientIdProvider().create(props("aws:acme"))
+
+    assert client_ids() == ["acme"]
+    assert ours() == {}  # the claim it wrote is taken back
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_last_tag_taken_by_another_writer_after_the_read_is_the_same_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    arn = make_provider(["acme"])
+    iam_in(MOTO_ACCOUNT).tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=other_tags(49))
+    read = audiences._Call.tags
+
+    def read_then_another_writer(call: Any, iam: Any) -> dict[str, str] | None:
+        found = read(call, iam)
+        iam_in(MOTO_ACCOUNT).tag_open_id_connect_provider(
+            OpenIDConnectProviderArn=arn, Tags=[{"Key": "late", "Value": ""}]
+        )
+        return found
+
+    monkeypatch.setattr(audiences._Call, "tags", read_then_another_writer)
+    with pytest.raises(ClientIdError) as raised:
+        ClientIdProvider().create(props("aws:acme"))
+
+    assert "could not write this stack's claim on the client ID 'aws:acme'" in str(raised.value)
+    assert "the provider holds the most tags IAM allows, 50 per provider (Cannot exceed quota" in str(raised.value)
+    assert client_ids() == ["acme"]
+
+
+def test_tag_keys_fit_iam_and_name_the_stack_and_the_client_id() -> None:
+    key_rule = re.compile(r"[\w .:/=+\-@]{1,128}")
+    odd = "x" * 255
+    keys = [audiences.claim_key(s, c) for s in (STACK_A, STACK_B) for c in ("acme", "aws:acme", odd)]
+    keys += [audiences.added_key(c) for c in ("acme", "aws:acme", odd)]
+
+    assert all(key_rule.fullmatch(k) and k.startswith("pulumi-aws-oidc/") for k in keys)
+    assert len(set(keys)) == len(keys)
+    assert audiences.claim_key(STACK_A, "aws:acme") == "pulumi-aws-oidc/{}/{}".format(
+        hashlib.sha256(STACK_A.encode()).hexdigest()[:16], hashlib.sha256(b"aws:acme").hexdigest()[:16]
+    )
+
+
 # --- credentials: assumeRole, profile, and the account check --------------------------------------
 
 
@@ -346,9 +711,20 @@ def test_every_call_matches_the_api_model(monkeypatch: pytest.MonkeyPatch) -> No
     for _ in range(2):  # create, then delete
         sts.add_response("assume_role", granted(), assume)
         sts.add_response("get_caller_identity", identity(OTHER_ACCOUNT), {})
+    claim = {"Key": audiences.claim_key(STACK_A, "aws:acme"), "Value": STACK_A}
+    marker = {"Key": audiences.added_key("aws:acme"), "Value": "aws:acme"}
+    # create: the claim, then the read, then the marker and the client ID
+    iam.add_response("list_open_id_connect_provider_tags", {"Tags": [], "IsTruncated": False}, by_arn)
+    iam.add_response("tag_open_id_connect_provider", {}, {**by_arn, "Tags": [claim]})
     iam.add_response("get_open_id_connect_provider", {"Url": "api.pulumi.com/oidc", "ClientIDList": ["acme"]}, by_arn)
+    iam.add_response("tag_open_id_connect_provider", {}, {**by_arn, "Tags": [marker]})
     iam.add_response("add_client_id_to_open_id_connect_provider", {}, {**by_arn, "ClientID": "aws:acme"})
+    # delete: the claim, then the read of the tags, the marker and the client ID, and the read again
+    iam.add_response("untag_open_id_connect_provider", {}, {**by_arn, "TagKeys": [claim["Key"]]})
+    iam.add_response("list_open_id_connect_provider_tags", {"Tags": [marker], "IsTruncated": False}, by_arn)
+    iam.add_response("untag_open_id_connect_provider", {}, {**by_arn, "TagKeys": [marker["Key"]]})
     iam.add_response("remove_client_id_from_open_id_connect_provider", {}, {**by_arn, "ClientID": "aws:acme"})
+    iam.add_response("list_open_id_connect_provider_tags", {"Tags": [], "IsTruncated": False}, by_arn)
     given = props("aws:acme", OTHER_ACCOUNT, role_arn=ADMIN_ROLE, session_name="pulumi-admin", external_id="acme-ext")
 
     with sts, iam:
@@ -365,17 +741,20 @@ def test_access_denied_names_the_key_and_the_actions(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(boto3.Session, "client", stubbed.client)
     stubbed.stubbers["sts"].add_response("get_caller_identity", identity(MOTO_ACCOUNT), {})
     stubbed.stubbers["iam"].add_client_error(
-        "get_open_id_connect_provider", "AccessDenied", "User is not authorized to perform GetOpenIDConnectProvider"
+        "list_open_id_connect_provider_tags",
+        "AccessDenied",
+        "User is not authorized to perform ListOpenIDConnectProviderTags",
     )
 
     with stubbed.stubbers["sts"], stubbed.stubbers["iam"], pytest.raises(ClientIdError) as raised:
         ClientIdProvider().create(props("aws:acme"))
 
     assert str(raised.value) == (
-        f"accounts.prod.oidcProvider.addAudiences: access denied to read the client ID 'aws:acme' of {provider_arn()} "
-        "(User is not authorized to perform GetOpenIDConnectProvider); the account's credentials need "
-        "iam:GetOpenIDConnectProvider, iam:AddClientIDToOpenIDConnectProvider, "
-        "iam:RemoveClientIDFromOpenIDConnectProvider on it"
+        "accounts.prod.oidcProvider.addAudiences: access denied to read the tags for the client ID 'aws:acme' of "
+        f"{provider_arn()} (User is not authorized to perform ListOpenIDConnectProviderTags); the account's "
+        "credentials need iam:GetOpenIDConnectProvider, iam:ListOpenIDConnectProviderTags, "
+        "iam:AddClientIDToOpenIDConnectProvider, iam:RemoveClientIDFromOpenIDConnectProvider, "
+        "iam:TagOpenIDConnectProvider, iam:UntagOpenIDConnectProvider on it"
     )
 
 
@@ -478,6 +857,7 @@ def test_the_program_declares_a_resource_per_audience_and_marks_the_missing_ones
         assert resource.inputs["providerArn"] == EXISTING_ARN
         assert resource.inputs["accountId"] == OTHER_ACCOUNT
         assert resource.inputs["configPath"] == "oidcProvider"
+        assert resource.inputs["adminStack"] == "organization/pulumi-aws-oidc/dev"  # the engine's names of the stack
 
 
 def test_nothing_missing_adds_nothing_and_keeps_the_same_resources() -> None:
