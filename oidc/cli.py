@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import pulumi
 
 from oidc import audiences, cloud, component, explain, guard, offline
-from oidc.settings import ConfigError, hidden_settings, load_settings
+from oidc.settings import PLAIN_FIELD, ConfigError, ConfigIssue, Settings, hidden_settings, load_settings
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -281,9 +281,7 @@ def plan_report(evaluated: Evaluated) -> dict[str, Any]:
         "stack": config.stack,
         "note": OFFLINE_NOTE + (THUMBPRINT_NOTE if unknown_thumbprints else ""),
         "config": {
-            key: offline.SECRET
-            if value == offline.SECRET_PLACEHOLDER and key in secret
-            else _sorted_keys(hidden_settings(key.partition(":")[2], value) if key in secret else value)
+            key: _sorted_keys(hidden_settings(key.partition(":")[2], config.shown(key)) if key in secret else value)
             for key, value in sorted(config.values.items())
         },
         "resources": [
@@ -291,6 +289,7 @@ def plan_report(evaluated: Evaluated) -> dict[str, Any]:
         ],
         "accounts": accounts,
         "outputs": offline.plain(recording.outputs),
+        "notes": sorted(set(recording.notes)),
         "warnings": sorted(recording.warnings),
     }
 
@@ -353,6 +352,8 @@ def render_text(report: dict[str, Any]) -> str:
             for key, role in outputs["roles"].items()
         }
     lines += ["Outputs", *_pairs([(key, _show(value)) for key, value in outputs.items()])]
+    if report["notes"]:
+        lines += ["", "Notes", *(f"  - {note}" for note in report["notes"])]
     if report["warnings"]:
         lines += ["", "Warnings", *(f"  - {warning}" for warning in report["warnings"])]
     return "\n".join(line.rstrip() for line in lines) + "\n"
@@ -467,21 +468,52 @@ class Evaluated:
     roles: tuple[RoleView, ...]
 
 
-def _default_account(config: offline.StackConfig) -> dict[str, Any]:
+def _default_account(settings: Settings) -> dict[str, Any]:
     """Mock options that make the default AWS provider answer as the config says its account is.
 
     Only for a program built from the stack's config; for any other the placeholder stays.
     """
-    try:
-        settings = load_settings(config.project_values)
-    except ConfigError:
-        return {}
     for account in settings.accounts:
         if account.uses_default_provider:
             reused = account.oidc_provider.arn
             account_id = account.id or (reused.split(":")[4] if reused else None)
             return {"account_id": account_id} if account_id else {}
     return {}
+
+
+def _offline_settings(config: offline.StackConfig) -> Settings | None:
+    """The stack's settings as the program will load them, or ``None`` for a program of another config.
+
+    Raises :class:`ConfigError` for a config that cannot be checked offline: a ``secure:`` value where the
+    placeholder read offline is not valid (its real value is checked by ``pulumi preview``), or where a name is
+    expected (names stay plain, so a secret there would not stay secret).
+    """
+    secure = config.project_secure_paths
+    issues = [
+        ConfigIssue(
+            path,
+            "a secure value where a name is expected: names stay plain in URNs and state, so it would "
+            "not stay secret; set it without --secret",
+        )
+        for path in secure
+        if PLAIN_FIELD.search(path)
+    ]
+    try:
+        settings = load_settings(config.project_values, secret_keys=[k.partition(":")[2] for k in config.secret_keys])
+    except ConfigError as error:
+        # The program reports its config's problems itself; those of a secure value are said here, as the program
+        # would blame the placeholder read in its place.
+        unchecked = [
+            ConfigIssue(issue.path, "a secure value; it cannot be checked offline (pulumi preview checks it)")
+            for issue in error.issues
+            if any(issue.path == p or issue.path.startswith((f"{p}.", f"{p}[")) for p in secure)
+        ]
+        if unchecked:
+            issues += [i for i in error.issues if i.path not in {u.path for u in unchecked}] + unchecked
+        settings = None
+    if issues:
+        raise ConfigError(issues)
+    return settings
 
 
 def evaluate_stack(stack_text: str, directory: Path) -> Evaluated:
@@ -500,8 +532,9 @@ def evaluate_stack(stack_text: str, directory: Path) -> Evaluated:
         problems = [f"  - {key}: a secure value; it cannot be decrypted offline" for key in config.undecryptable]
         if problems:
             raise StackError(f"Pulumi.{stack}.yaml: invalid config:\n" + "\n".join(problems))
+        settings = _offline_settings(config)
         with cloud.offline():
-            recording = offline.run_stack(config, preview=True, **_default_account(config))
+            recording = offline.run_stack(config, preview=True, **(_default_account(settings) if settings else {}))
     except offline.StackFileError as error:
         raise StackError(f"error: {error}") from None
     except (ConfigError, pulumi.RunError) as error:

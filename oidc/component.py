@@ -39,6 +39,8 @@ from oidc.settings import (
     Secret,
     Settings,
     provider_client_ids,
+    secret_note,
+    top_key,
 )
 from oidc.thumbprint import Certificate, thumbprint
 
@@ -118,6 +120,7 @@ class OidcProvider(pulumi.ComponentResource):
         add_client_ids: audiences.Credentials | None = None,
         config_path: str = "oidcProvider",
         missing_client_ids: Sequence[str] = (),
+        secret: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Declare the provider of ``issuer`` in ``account`` with ``client_ids``, or stand for the one at ``arn``.
@@ -128,6 +131,8 @@ class OidcProvider(pulumi.ComponentResource):
         :class:`oidc.audiences.OpenIdConnectProviderClientId` per client ID, which adds it unless the
         provider has it (``oidcProvider.addAudiences``, config key ``config_path``);
         ``missing_client_ids`` are those it lacked when read, which these resources add on create.
+        ``secret``: the account's config key is secret, so its client IDs, thumbprints and credentials are sent
+        as secrets (the provider's ARN and each client ID's logical name stay plain).
         """
         props = {
             "account": account,
@@ -143,8 +148,8 @@ class OidcProvider(pulumi.ComponentResource):
             self.resource = aws.iam.OpenIdConnectProvider(
                 f"{name}-provider",
                 url=issuer,
-                client_id_lists=list(client_ids),
-                thumbprint_lists=self._thumbprints(issuer, thumbprints),
+                client_id_lists=_secret_if(secret, list(client_ids)),
+                thumbprint_lists=_secret_if(secret and thumbprints != "auto", self._thumbprints(issuer, thumbprints)),
                 opts=pulumi.ResourceOptions(parent=self, protect=protect, aliases=_moved(moved_from)),
             )
         self.client_id_resources: dict[str, audiences.OpenIdConnectProviderClientId] = {}
@@ -157,10 +162,11 @@ class OidcProvider(pulumi.ComponentResource):
                     client_id=client_id,
                     credentials=add_client_ids,
                     config_path=config_path,
+                    secret=secret,
                     opts=pulumi.ResourceOptions(parent=self),
                 )
         self.arn = self.resource.arn if self.resource else pulumi.Output.from_input(arn)
-        self.client_ids = pulumi.Output.from_input(list(client_ids))
+        self.client_ids = pulumi.Output.from_input(_secret_if(secret, list(client_ids)))
         self.register_outputs({"arn": self.arn, "clientIds": self.client_ids})
 
     def _thumbprints(self, issuer: str, configured: Literal["auto"] | Sequence[str]) -> pulumi.Input[list[str]] | None:
@@ -190,6 +196,7 @@ class OidcRole(pulumi.ComponentResource):
         provider: OidcProvider,
         settings_prefix: str | None = None,
         moved_from: pulumi.Resource | None = None,
+        secret_keys: frozenset[str] = frozenset(),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Declare ``role`` with ``trust_policy`` (checked against ``trust_policy_max_chars``, the config key
@@ -199,6 +206,9 @@ class OidcRole(pulumi.ComponentResource):
         and ``<settings_prefix>-env-<project>/<name>`` (``settings_prefix`` defaults to ``name``):
         give every role of an organization the same prefix, so that moving a stack from one role to
         another updates its settings instead of deleting and recreating them.
+
+        Values read from a top-level config key in ``secret_keys`` are sent as secrets, but for what names
+        resources (:data:`oidc.settings.PLAIN_BY_DESIGN`).
         """
         props = {
             "organization": organization,
@@ -212,15 +222,17 @@ class OidcRole(pulumi.ComponentResource):
         }
         super().__init__(ROLE_TYPE, name, props, opts)
         prefix = settings_prefix or name
+        self.secret_keys = secret_keys
+        own = self._secret(role.config_path)
         self.resource = aws.iam.Role(
             f"{name}-role",
             name=role.name,
             path=role.path,
-            description=role.description or f"Assumed by Pulumi Cloud for {organization} through OIDC",
+            description=_secret_if(own, role.description or f"Assumed by Pulumi Cloud for {organization} through OIDC"),
             assume_role_policy=trust_policy,
-            max_session_duration=role.max_session_duration,
-            permissions_boundary=role.permissions_boundary,
-            tags=dict(role.tags) or None,
+            max_session_duration=_secret_if(own, role.max_session_duration),
+            permissions_boundary=_secret_if(own, role.permissions_boundary),
+            tags=_secret_if(own, dict(role.tags) or None),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[provider.resource] if provider.resource else None,
@@ -255,12 +267,17 @@ class OidcRole(pulumi.ComponentResource):
         self.role_name = self.resource.name
         self.register_outputs({"arn": self.arn, "name": self.role_name})
 
+    def _secret(self, path: str) -> bool:
+        """Whether the value at config key path ``path`` comes from a secret key."""
+        return top_key(path) in self.secret_keys
+
     def _deployment_settings(
         self, name: str, org: str, deployment: DeploymentStack, opts: pulumi.ResourceOptions
     ) -> pulumiservice.DeploymentSettings:
         assert deployment.session is not None
         session = deployment.session
-        declared = _inputs(deployment.declared_settings())
+        secret = self._secret(deployment.path)
+        declared = _inputs(deployment.declared_settings(), secret=secret)
         context = declared.pop("operation_context", {})
         resource = pulumiservice.DeploymentSettings(
             name,
@@ -271,9 +288,9 @@ class OidcRole(pulumi.ComponentResource):
                 oidc=pulumiservice.OperationContextOIDCArgs(
                     aws=pulumiservice.AWSOIDCConfigurationArgs(
                         role_arn=self.resource.arn,
-                        session_name=session.session_name,
-                        duration=session.duration,
-                        policy_arns=list(session.policy_arns) or None,
+                        session_name=_secret_if(secret, session.session_name),
+                        duration=_secret_if(secret, session.duration),
+                        policy_arns=_secret_if(secret, list(session.policy_arns) or None),
                     )
                 ),
                 environment_variables=context.get("environment_variables"),
@@ -301,12 +318,15 @@ class OidcRole(pulumi.ComponentResource):
     def _environment(
         self, name: str, org: str, environment: EscEnvironment, opts: pulumi.ResourceOptions
     ) -> pulumiservice.Environment:
+        definition: pulumi.Output[pulumi.Asset] = self.resource.arn.apply(
+            lambda arn: pulumi.StringAsset(esc.render(esc.definition(environment, arn)))
+        )
         return pulumiservice.Environment(
             name,
             organization=org,
             project=environment.project,
             name=environment.name,
-            yaml=self.resource.arn.apply(lambda arn: pulumi.StringAsset(esc.render(esc.definition(environment, arn)))),
+            yaml=_secret_if(self._secret(environment.path), definition),
             opts=opts,
         )
 
@@ -381,6 +401,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 add_client_ids=_credentials(account) if oidc.arn is not None and oidc.add_audiences else None,
                 config_path=f"{account.settings.config_path}oidcProvider",
                 missing_client_ids=account.missing_client_ids,
+                secret=settings.secret(f"{account.settings.config_path}oidcProvider"),
                 opts=self._child_options(account.provider),
             )
         self.role_components: dict[str, OidcRole] = {}
@@ -398,8 +419,11 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 provider=self.providers[account.settings.key],
                 settings_prefix=name,
                 moved_from=self if key == FORM_A_KEY else None,
+                secret_keys=settings.secret_keys,
                 opts=self._child_options(account.provider),
             )
+        for key in sorted(settings.secret_keys):
+            pulumi.log.info(secret_note(key))
         self._set_outputs(accounts, roles)
 
     @staticmethod
@@ -452,7 +476,11 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         issues: list[ConfigIssue] = []
         accounts: dict[str, _Account] = {}
         for account in settings.accounts:
-            provider = aws_provider_of(opts) if account.uses_default_provider else _aws_provider(name, account, opts)
+            provider = (
+                aws_provider_of(opts)
+                if account.uses_default_provider
+                else _aws_provider(name, account, opts, settings_secret=settings.secret(account.config_path))
+            )
             invoke = pulumi.InvokeOptions(provider=provider) if provider else None
             try:
                 partition = aws.get_partition(opts=invoke).partition
@@ -583,19 +611,24 @@ def _snake(key: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), key)
 
 
-def _inputs(value: Any, *, keep_keys: bool = False) -> Any:
+def _inputs(value: Any, *, keep_keys: bool = False, secret: bool = False) -> Any:
     """Declared settings as the resource's inputs: snake_case keys (but of environment variables), secrets
-    as Pulumi secrets."""
+    as Pulumi secrets; with ``secret`` (the entry's config key is secret), every value."""
     if isinstance(value, Secret):
         return pulumi.Output.secret(value.value)
     if isinstance(value, Mapping):
         return {
-            (key if keep_keys else _snake(key)): _inputs(item, keep_keys=key == "environmentVariables")
+            (key if keep_keys else _snake(key)): _inputs(item, keep_keys=key == "environmentVariables", secret=secret)
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_inputs(item) for item in value]
-    return value
+        return _secret_if(secret, [_inputs(item) for item in value])
+    return _secret_if(secret, value)
+
+
+def _secret_if(secret: bool, value: Any) -> Any:
+    """``value`` as a Pulumi secret when ``secret`` (and it is set), else as it is."""
+    return pulumi.Output.secret(value) if secret and value is not None else value
 
 
 def _admissions(org: str, role: RoleSettings) -> list[trust.Admission]:
@@ -617,22 +650,27 @@ def _checked_role(settings: Settings, account: _Account, role: RoleSettings) -> 
     return checked, (_issue(path, problem) if problem else None)
 
 
-def _aws_provider(name: str, account: AccountSettings, opts: pulumi.ResourceOptions | None) -> aws.Provider:
-    """The AWS provider that reaches ``account`` through its ``assumeRole`` or ``profile``."""
+def _aws_provider(
+    name: str, account: AccountSettings, opts: pulumi.ResourceOptions | None, *, settings_secret: bool
+) -> aws.Provider:
+    """The AWS provider that reaches ``account`` through its ``assumeRole`` or ``profile``; with
+    ``settings_secret`` (the account's config key is secret), its session name, external ID, profile and region
+    are secrets."""
+    secret = settings_secret
     assume_roles = None
     if account.assume_role is not None:
         assume_roles = [
             aws.ProviderAssumeRoleArgs(
                 role_arn=account.assume_role.role_arn,
-                session_name=account.assume_role.session_name,
-                external_id=account.assume_role.external_id,
+                session_name=_secret_if(secret, account.assume_role.session_name),
+                external_id=_secret_if(secret, account.assume_role.external_id),
             )
         ]
     return aws.Provider(
         f"{name}-aws-{account.key}",
         assume_roles=assume_roles,
-        profile=account.profile,
-        region=account.region,
+        profile=_secret_if(secret, account.profile),
+        region=_secret_if(secret, account.region),
         allowed_account_ids=[account.id] if account.id else None,
         opts=pulumi.ResourceOptions(parent=opts.parent if opts else None),
     )

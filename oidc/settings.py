@@ -280,6 +280,13 @@ class Settings:
     roles: tuple[RoleSettings, ...] = ()
     by_roles: bool = False
     """Form B (``roles`` given): outputs and logical names are per role and account."""
+    secret_keys: frozenset[str] = frozenset()
+    """The top-level keys Pulumi marks secret: every value read from one is sent as a secret, except what
+    :data:`PLAIN_BY_DESIGN` names."""
+
+    def secret(self, path: str) -> bool:
+        """Whether the value at the config key path ``path`` (``roles.deploy.tags``) comes from a secret key."""
+        return top_key(path) in self.secret_keys
 
     @property
     def condition_prefix(self) -> str:
@@ -364,7 +371,7 @@ class _Reader:
 
     def secret_key(self, path: str) -> bool:
         """Whether the top-level key of ``path`` is secret."""
-        return re.split(r"[.\[]", path, maxsplit=1)[0] in self.secret_keys
+        return top_key(path) in self.secret_keys
 
     def keeps_secret(self, path: str) -> bool:
         """Whether the values of ``deployments[].settings`` at ``path`` that may be secret are sent as secrets."""
@@ -373,7 +380,7 @@ class _Reader:
     def fail(self, path: str, value: Any, allowed: str) -> None:
         if self.secret_key(path):
             # Pulumi marks the whole key secret, not which value in it is: show none of them.
-            key = re.split(r"[.\[]", path, maxsplit=1)[0]
+            key = top_key(path)
             self.issues.append(ConfigIssue(path, f"got a value not shown, as {key} holds secrets; {allowed}"))
             return
         self.issues.append(ConfigIssue(path, f"got {_show(value)}; {allowed}"))
@@ -492,6 +499,34 @@ class _Reader:
         return value
 
 
+def top_key(path: str) -> str:
+    """The top-level config key of a key path: ``roles`` of ``roles.deploy.deployments[0]``."""
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
+
+
+PLAIN_BY_DESIGN = (
+    "organization, account keys and IDs, role names and paths, the ARNs of attached policies and OIDC providers, "
+    "project, stack and environment names, and the trust policy built from them: they name resources (in URNs "
+    "and logical names) or are what a reviewer must read"
+)
+"""What stays plain although it comes from a secret key, and why."""
+
+
+PLAIN_FIELD = re.compile(
+    r"(?:^organization|\.project|\.stack|\.name|\.path|\.account|\.id|\.arn|\.roleArn|\.policyArns(?:\[\d+\])?|"
+    r"\.permissionsBoundary)$"
+)
+"""Key paths of the values :data:`PLAIN_BY_DESIGN` keeps plain, which a ``secure:`` value must not hold."""
+
+
+def secret_note(key: str) -> str:
+    """What ``plan`` and ``pulumi preview`` say once for each secret top-level ``key``."""
+    return (
+        f"{key} holds a secure value, so Pulumi marks the whole key secret: every value read from it is sent as a "
+        f"secret, except {PLAIN_BY_DESIGN}"
+    )
+
+
 def raw_text(value: Any) -> str:
     """The raw text Pulumi keeps for a config value: a string as it is, anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value)
@@ -552,6 +587,7 @@ def load_settings(
         accounts=_checked(accounts),
         roles=_checked(roles),
         by_roles=by_roles,
+        secret_keys=frozenset(key for key in reader.secret_keys if key in KEYS),
     )
 
 
@@ -971,10 +1007,11 @@ def _organization(reader: _Reader, value: str | None) -> str | None:
         )
         return None
     if isinstance(value, str) and value.lower() != value and _ORG.fullmatch(value.lower()):
+        lowercase = "" if reader.secret_key("organization") else f" {value.lower()!r}"
         reader.fail(
             "organization",
             value,
-            f"use the lowercase login {value.lower()!r}: Pulumi sends it lowercase in aud and sub, "
+            f"use the lowercase login{lowercase}: Pulumi sends it lowercase in aud and sub, "
             "and IAM compares case-sensitively",
         )
         return None

@@ -91,7 +91,7 @@ def test_a_stack_without_settings_404_is_written_after_the_read_with_the_token_a
 def test_settings_fully_declared_pass_and_every_declared_field_is_written(pulumi_cloud: FakeCloud) -> None:
     pulumi_cloud.settings("acme", "infra", "prod", recorded("console_settings"))
 
-    recording, error = declare([entry(settings=KEEPS_CONSOLE)], secret=True)
+    recording, error = declare([entry(settings=KEEPS_CONSOLE)])
 
     assert error is None
     [written] = recording.of_type(DEPLOYMENT_SETTINGS)
@@ -541,7 +541,12 @@ def test_settings_pull_round_trips_into_a_config_the_guard_accepts(
 
     assert error is None
     [written] = recording.of_type(DEPLOYMENT_SETTINGS)
-    assert written.inputs["operationContext"]["oidc"]["aws"]["sessionName"] == "infra-prod"
+    # The key is secret now, so the session name is sent as a secret: read it where it was loaded.
+    assert written.inputs["operationContext"]["oidc"]["aws"]["sessionName"] == offline.SECRET
+    values = {"organization": "acme", "deployments": [pulled]}
+    [deployment] = load_settings(raw_config(values), secret_keys={"deployments"}).roles[0].deployments
+    assert deployment.session is not None
+    assert deployment.session.session_name == "infra-prod"
     assert (
         guard.lost(guard.current_settings(recorded("console_settings")), guard.config_leaves(pulled["settings"]), None)
         == {}

@@ -217,7 +217,7 @@ def test_unreadable_stack_file_is_an_error_without_a_traceback(
     assert "Traceback" not in err
 
 
-def test_a_secure_value_nested_in_the_programs_config_cannot_be_planned(
+def test_a_secure_value_nested_in_the_programs_config_is_planned_as_a_secret(
     capsys: pytest.CaptureFixture[str], project: Path
 ) -> None:
     write_stack(
@@ -234,11 +234,12 @@ config:
 """,
     )
 
-    code, out, err = plan(capsys, "--stack", "tags", "--cwd", str(project))
+    code, out, _ = plan(capsys, "--stack", "tags", "--cwd", str(project), "--json")
 
-    assert code == 1
-    assert out == ""
-    assert "pulumi-aws-oidc:role: a secure value; it cannot be decrypted offline" in err
+    report = json.loads(out)
+    assert code == 0
+    assert report["config"]["pulumi-aws-oidc:role"] == {"tags": {"owner": "[secret]"}}
+    assert [note.split(" ", 1)[0] for note in report["notes"]] == ["role"]
 
 
 @pytest.mark.parametrize(
