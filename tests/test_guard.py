@@ -211,6 +211,20 @@ def test_a_short_source_that_cannot_hold_what_is_lost_is_moved_into_settings(pul
     )
 
 
+def test_the_guard_message_quotes_no_value_of_a_secret_key(pulumi_cloud: FakeCloud) -> None:
+    token_url = "https://x:ghp_secretToken@github.com/acme/infra.git"
+    pulumi_cloud.settings("acme", "infra", "prod", {"sourceContext": {"git": {"repoDir": "infra"}}})
+
+    _, error = declare([entry(source={"repoUrl": token_url, "branch": "main"})], secret=True)
+
+    assert error is not None
+    message = error.issues[0].message
+    assert "ghp_secretToken" not in message
+    block = message.split("keep them by adding to deployments[0]:\n", 1)[1]
+    keep = yaml.safe_load("\n".join(line[6:] for line in block.splitlines() if line.startswith("      ")))
+    assert keep["source"] == {"repoUrl": guard.AS_CONFIGURED, "branch": guard.AS_CONFIGURED, "repoDir": "infra"}
+
+
 def test_what_the_resource_sends_by_default_keeps_the_same_value_and_a_false_the_service_omits_is_kept(
     pulumi_cloud: FakeCloud,
 ) -> None:
