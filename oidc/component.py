@@ -26,7 +26,7 @@ import pulumi_aws as aws
 import pulumi_pulumiservice as pulumiservice
 import pulumi_tls as tls
 
-from oidc import audiences, claims, cloud, esc, guard, trust
+from oidc import audiences, claims, cloud, esc, guard, review, trust
 from oidc.settings import (
     FORM_A_KEY,
     MAX_CLIENT_IDS,
@@ -47,6 +47,15 @@ from oidc.thumbprint import Certificate, thumbprint
 TYPE = "pulumi-aws-oidc:index:PulumiCloudOidc"
 PROVIDER_TYPE = "pulumi-aws-oidc:index:OidcProvider"
 ROLE_TYPE = "pulumi-aws-oidc:index:OidcRole"
+
+
+class ProgramError(pulumi.RunError):
+    """A :class:`~oidc.settings.ConfigError` as a program raises it to Pulumi, which prints it without a
+    traceback; ``error`` keeps its problems one by one."""
+
+    def __init__(self, error: ConfigError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def policy_identity(policy_arn: str) -> str:
@@ -251,18 +260,8 @@ class OidcRole(pulumi.ComponentResource):
             self._deployment_settings(f"{prefix}-deploy-{deployment.identity}", organization, deployment, child)
         for environment in role.defined_environments:
             self._environment(environment_name(prefix, environment), organization, environment, child)
-        wide_stacks = [d.path for d in role.deployments if d.org_wide]
-        wide_environments = [e.path for e in role.environments if e.org_wide]
-        if wide_stacks or wide_environments:
-            kinds = " and ".join(k for k, wide in (("stack", wide_stacks), ("environment", wide_environments)) if wide)
-            pulumi.log.warn(
-                f"{role.config_path}: the role trusts every {kinds} of {organization} "
-                f"({', '.join(wide_stacks + wide_environments)}), with the permissions of "
-                f"{', '.join(policy_arns) or 'no attached policy'}: whoever can run a deployment or open an "
-                "environment there gets them. Name the projects instead; the policy pack refuses this unless "
-                "allowOrgWideSubjects is set",
-                resource=self.resource,
-            )
+        for warning in review.review(role.config_path, organization, role.deployments, role.environments, policy_arns):
+            pulumi.log.warn(warning, resource=self.resource)
         self.arn = self.resource.arn
         self.role_name = self.resource.name
         self.register_outputs({"arn": self.arn, "name": self.role_name})
@@ -437,7 +436,9 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         credentials = cloud.read_credentials()
         if credentials is None:
             if stacks or environments:
-                pulumi.log.warn(guard.unguarded_warning(stacks, environments, offline=cloud.is_offline()))
+                # Offline (plan), nothing is ever guarded: a note. In a real run without a token: a warning.
+                say = pulumi.log.info if cloud.is_offline() else pulumi.log.warn
+                say(guard.unguarded_warning(stacks, environments, offline=cloud.is_offline()))
             return {}
         # With nothing to write, the guard still reads this stack's last update: settings it would delete.
         # The engine names the admin stack's organization; where it does not, it is the organization configured.

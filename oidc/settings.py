@@ -311,13 +311,18 @@ class ConfigIssue:
 
 
 class ConfigError(Exception):
-    """The config is invalid; ``issues`` lists every problem found."""
+    """The config is invalid; ``issues`` lists every problem found.
 
-    def __init__(self, issues: Sequence[ConfigIssue]) -> None:
+    ``where`` says what was read: ``config`` (a stack's config), or the arguments of a component declared
+    in a program (``arguments of PulumiCloudOidc 'name'``), whose problems no stack file holds.
+    """
+
+    def __init__(self, issues: Sequence[ConfigIssue], *, where: str = "config") -> None:
         self.issues = tuple(issues)
+        self.where = where
         lines = "\n".join(f"  - {issue}" for issue in self.issues)
         count = len(self.issues)
-        super().__init__(f"invalid config ({count} problem{'s' if count != 1 else ''}):\n{lines}")
+        super().__init__(f"invalid {where} ({count} problem{'s' if count != 1 else ''}):\n{lines}")
 
 
 SHOWN_CHARS = 80
