@@ -277,6 +277,7 @@ def plan_report(evaluated: Evaluated) -> dict[str, Any]:
     unknown_thumbprints = any(a["oidcProvider"].get("thumbprints") == DEPLOY_TIME for a in accounts)
     secret = set(config.secret_keys)
     return {
+        "organization": evaluated.organization,
         "project": config.project,
         "stack": config.stack,
         "note": OFFLINE_NOTE + (THUMBPRINT_NOTE if unknown_thumbprints else ""),
@@ -322,7 +323,9 @@ def _sorted_keys(value: Any) -> Any:
 
 def render_text(report: dict[str, Any]) -> str:
     """The report as the text ``plan`` prints."""
-    lines = [f"Offline plan of stack {report['stack']} (project {report['project']})", report["note"], ""]
+    where = f"{report['organization']}/{report['project']}/" if report["organization"] else ""
+    header = f"Offline plan of stack {where}{report['stack']} (project {report['project']})"
+    lines = [header, report["note"], ""]
     lines += ["Config", *_pairs([(key, _show(value)) for key, value in report["config"].items()]), ""]
 
     resources = report["resources"]
@@ -473,6 +476,8 @@ class Evaluated:
     config: offline.StackConfig
     recording: offline.Recording
     roles: tuple[RoleView, ...]
+    organization: str | None = None
+    """The admin stack's organization, where ``--stack`` names it (``ORG/NAME``, ``ORG/PROJECT/NAME``)."""
 
 
 def _default_account(settings: Settings) -> dict[str, Any]:
@@ -544,7 +549,12 @@ def evaluate_stack(stack_text: str, directory: Path) -> Evaluated:
             raise ConfigError(undecryptable)
         settings = _offline_settings(config)
         with cloud.offline():
-            recording = offline.run_stack(config, preview=True, **(_default_account(settings) if settings else {}))
+            recording = offline.run_stack(
+                config,
+                preview=True,
+                organization=stack_name.organization,
+                **(_default_account(settings) if settings else {}),
+            )
     except offline.StackFileError as error:
         raise StackError(f"error: {error}", [ConfigIssue("files", str(error))]) from None
     except ConfigError as error:
@@ -560,7 +570,7 @@ def evaluate_stack(stack_text: str, directory: Path) -> Evaluated:
             f"that declare {component.TYPE} components, as this project's __main__.py does"
         )
         raise StackError(f"error: {message}", [ConfigIssue("program", message)])
-    return Evaluated(config, recording, roles)
+    return Evaluated(config, recording, roles, stack_name.organization)
 
 
 def _blamed(error: ConfigError, stack: str) -> str:

@@ -423,6 +423,8 @@ class PulumiCloudOidc(pulumi.ComponentResource):
             )
         for key in sorted(settings.secret_keys):
             pulumi.log.info(secret_note(key))
+        for warning in settings.warnings:
+            pulumi.log.warn(str(warning))
         self._set_outputs(accounts, roles)
 
     @staticmethod

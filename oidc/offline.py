@@ -300,6 +300,7 @@ def run_program(
     *,
     project: str = "pulumi-aws-oidc",
     stack: str = "dev",
+    organization: str | None = None,
     preview: bool = False,
     secret_keys: Sequence[str] = (),
     recording: Recording | None = None,
@@ -320,7 +321,13 @@ def run_program(
     logger.addHandler(handler)
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
-        offline, project=project, stack=stack, preview=preview, logger=logger, monitor=_RecordingMonitor(offline)
+        offline,
+        project=project,
+        stack=stack,
+        preview=preview,
+        logger=logger,
+        monitor=_RecordingMonitor(offline),
+        organization=organization,
     )
     pulumi.runtime.set_all_config({key: raw_text(value) for key, value in config.items()}, list(secret_keys))
 
@@ -523,9 +530,15 @@ def _importable(directory: Path) -> Iterator[None]:
 
 
 def run_stack(
-    config: StackConfig, *, preview: bool = True, recording: Recording | None = None, **mock_options: Any
+    config: StackConfig,
+    *,
+    preview: bool = True,
+    recording: Recording | None = None,
+    organization: str | None = None,
+    **mock_options: Any,
 ) -> Recording:
-    """Run the project's ``__main__.py`` offline with the stack's config."""
+    """Run the project's ``__main__.py`` offline with the stack's config, as a stack of ``organization``
+    (``pulumi.get_organization()``; the SDK's default when ``None``)."""
     main = config.directory / "__main__.py"
     if not main.is_file():
         raise StackFileError(f"{main} does not exist: the project has no program to run")
@@ -539,6 +552,7 @@ def run_stack(
         config.values,
         project=config.project,
         stack=config.stack,
+        organization=organization,
         preview=preview,
         secret_keys=config.secret_keys,
         recording=recording,

@@ -9,6 +9,7 @@ path, the value received and what is allowed, so bad config never reaches AWS.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 import unicodedata
@@ -283,6 +284,8 @@ class Settings:
     secret_keys: frozenset[str] = frozenset()
     """The top-level keys Pulumi marks secret: every value read from one is sent as a secret, except what
     :data:`PLAIN_BY_DESIGN` names."""
+    warnings: tuple[ConfigIssue, ...] = ()
+    """What is valid but likely wrong (a region botocore does not know), at its key path."""
 
     def secret(self, path: str) -> bool:
         """Whether the value at the config key path ``path`` (``roles.deploy.tags``) comes from a secret key."""
@@ -373,6 +376,7 @@ class _Reader:
         """The top-level keys Pulumi marks secret (one holding a value set with ``--secret``)."""
         self.settings_secret = False
         """Every credential and environment variable is a secret, whatever key holds it (the package's arguments)."""
+        self.warnings: list[ConfigIssue] = []
 
     def secret_key(self, path: str) -> bool:
         """Whether the top-level key of ``path`` is secret."""
@@ -410,6 +414,9 @@ class _Reader:
         allowed: str = "expected a non-empty string",
         max_len: int | None = None,
     ) -> str | None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            self.fail(path, value, f"{allowed}; YAML reads an unquoted number as a number: quote it")
+            return None
         if not isinstance(value, str) or not value:
             self.fail(path, value, allowed)
             return None
@@ -420,6 +427,22 @@ class _Reader:
             self.fail(path, value, f"{allowed}, at most {max_len} characters")
             return None
         return value
+
+    def region(self, value: Any, path: str) -> str | None:
+        """An AWS region: its form checked, and a warning naming the closest known one when botocore knows it not."""
+        region = self.string(value, path, _REGION, "expected an AWS region such as us-west-2")
+        known = known_regions()
+        if region is not None and region not in known:
+            close = difflib.get_close_matches(region, sorted(known), n=1)
+            self.warnings.append(
+                ConfigIssue(
+                    path,
+                    f"{region} is not a region botocore {_botocore_version()} knows"
+                    + (f"; did you mean {close[0]}?" if close else "")
+                    + " A region newer than that botocore is fine; otherwise nothing reaches AWS there",
+                )
+            )
+        return region
 
     def boolean(self, value: Any, path: str) -> bool | None:
         if not isinstance(value, bool):
@@ -593,6 +616,7 @@ def load_settings(
         roles=_checked(roles),
         by_roles=by_roles,
         secret_keys=frozenset(key for key in reader.secret_keys if key in KEYS),
+        warnings=tuple(reader.warnings),
     )
 
 
@@ -737,7 +761,7 @@ def _accounts(
             continue
         account_id = None
         if "id" in data:
-            account_id = reader.string(data["id"], f"{path}.id", _ACCOUNT_ID, "expected a 12-digit AWS account ID")
+            account_id = _account_id(reader, data["id"], f"{path}.id")
         assume_role = None
         if "assumeRole" in data:
             assume_role = _assume_role(reader, data["assumeRole"], f"{path}.assumeRole")
@@ -768,9 +792,7 @@ def _accounts(
                 "provider, whose region is aws:region",
             )
         elif "region" in data:
-            region = reader.string(
-                data["region"], f"{path}.region", _REGION, "expected an AWS region such as us-west-2"
-            )
+            region = reader.region(data["region"], f"{path}.region")
         elif "assumeRole" in data or "profile" in data:
             region = aws_region
         provider = _oidc_provider(reader, data.get("oidcProvider", {}), f"{path}.oidcProvider", issuer)
@@ -827,6 +849,34 @@ def _accounts(
     if len(reader.issues) > issues_before:
         return None
     return tuple(accounts)
+
+
+def _account_id(reader: _Reader, value: Any, path: str) -> str | None:
+    """An account ID; an unquoted one, which YAML reads as a number that drops leading zeros, is told how to quote."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**12:
+        reader.fail(
+            path,
+            value,
+            f"expected a 12-digit AWS account ID as text: YAML reads an unquoted one as a number, dropping any "
+            f'leading zero; write it in quotes, "{value:012d}"',
+        )
+        return None
+    return reader.string(value, path, _ACCOUNT_ID, "expected a 12-digit AWS account ID")
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Every region of every partition in botocore's endpoint data."""
+    import botocore.loaders  # type: ignore[import-untyped]  # noqa: PLC0415 (only a region given needs it)
+
+    endpoints = botocore.loaders.create_loader().load_data("endpoints")
+    return frozenset(region for partition in endpoints["partitions"] for region in partition["regions"])
+
+
+def _botocore_version() -> str:
+    import botocore  # noqa: PLC0415
+
+    return str(botocore.__version__)
 
 
 def _assume_role(reader: _Reader, value: Any, path: str) -> AssumeRole | None:
@@ -1622,9 +1672,7 @@ def _environments(
                 reader, data, path, DEFAULT_ESC_SESSION_NAME, max_session=max_session, role_path=role_path
             )
             if "region" in data:
-                region = reader.string(
-                    data["region"], f"{path}.region", _REGION, "expected an AWS region such as us-west-2"
-                )
+                region = reader.region(data["region"], f"{path}.region")
         environments.append(EscEnvironment(project, name, session, region, path))
     if len(reader.issues) > issues_before:
         return None

@@ -124,3 +124,17 @@ def test_explain_strict_fails_on_the_warnings_of_the_stack(capsys: pytest.Captur
     assert len(report["warnings"]) == 2
     assert code == 1
     assert err.startswith("--strict:")
+
+
+def test_plan_names_the_organization_given_with_stack(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    code, out, _ = run(capsys, "plan", "--stack", "other-org/dev", "--cwd", str(project))
+
+    assert code == 0
+    assert out.startswith("Offline plan of stack other-org/pulumi-aws-oidc/dev (project pulumi-aws-oidc)\n")
+
+
+def test_plan_of_a_bare_stack_name_names_no_organization(capsys: pytest.CaptureFixture[str], project: Path) -> None:
+    code, out, _ = run(capsys, "plan", "--stack", "dev", "--cwd", str(project), "--json")
+
+    assert code == 0
+    assert json.loads(out)["organization"] is None
