@@ -74,6 +74,9 @@ DEFAULT_SESSION_NAME = "pulumi-aws-oidc"
 INPUTS: tuple[str, ...] = ("providerArn", "clientId", "configPath", "accountId", "region", "profile", "roleArn")
 INPUTS += ("sessionName", "externalId", "adminStack")
 """Every input of the resource; ``added``, ``present`` and ``claimed`` are its outputs."""
+SECRET_INPUTS = frozenset({"region", "profile", "sessionName", "externalId"})
+"""The inputs sent as secrets when the account's config key is secret; the ARNs, the account ID, the admin stack
+and the client ID (which names the resource) stay plain."""
 _REPLACING = ("providerArn", "clientId")
 """Inputs that name another client ID: changing one replaces the resource (``adminStack`` updates it)."""
 
@@ -500,16 +503,26 @@ class OpenIdConnectProviderClientId(Resource, module="iam", name="OpenIdConnectP
         credentials: Credentials,
         config_path: str,
         admin_stack: str,
+        secret: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Add ``client_id`` to the provider at ``provider_arn``; ``config_path`` (``oidcProvider`` or
         ``accounts.<key>.oidcProvider``) prefixes the key paths of its error messages, and ``admin_stack``
-        (``org/project/stack``) names the stack whose claim on the client ID keeps it (:func:`claim_key`)."""
+        (``org/project/stack``) names the stack whose claim on the client ID keeps it (:func:`claim_key`). With
+        ``secret`` (the account's config key is secret), the credentials' session name, external ID, profile and
+        region are secrets, and so are the outputs of the same names (the engine marks an output secret when its
+        input is)."""
+        inputs: dict[str, Any] = credentials.inputs()
+        if secret:
+            inputs = {
+                key: pulumi.Output.secret(value) if key in SECRET_INPUTS and value is not None else value
+                for key, value in inputs.items()
+            }
         props: dict[str, Any] = {
             "providerArn": provider_arn,
             "clientId": client_id,
             "configPath": config_path,
-            **credentials.inputs(),
+            **inputs,
             "adminStack": admin_stack,
             "added": None,
             "present": None,

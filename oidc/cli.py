@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import pulumi
 
 from oidc import audiences, cloud, component, explain, guard, offline
-from oidc.settings import ConfigError, hidden_settings, load_settings
+from oidc.settings import PLAIN_FIELD, ConfigError, ConfigIssue, Settings, hidden_settings, load_settings
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -278,13 +278,12 @@ def plan_report(evaluated: Evaluated) -> dict[str, Any]:
     unknown_thumbprints = any(a["oidcProvider"].get("thumbprints") == DEPLOY_TIME for a in accounts)
     secret = set(config.secret_keys)
     return {
+        "organization": evaluated.organization,
         "project": config.project,
         "stack": config.stack,
         "note": OFFLINE_NOTE + (THUMBPRINT_NOTE if unknown_thumbprints else ""),
         "config": {
-            key: offline.SECRET
-            if value == offline.SECRET_PLACEHOLDER and key in secret
-            else _sorted_keys(hidden_settings(key.partition(":")[2], value) if key in secret else value)
+            key: _sorted_keys(hidden_settings(key.partition(":")[2], config.shown(key)) if key in secret else value)
             for key, value in sorted(config.values.items())
         },
         "resources": [
@@ -292,6 +291,7 @@ def plan_report(evaluated: Evaluated) -> dict[str, Any]:
         ],
         "accounts": accounts,
         "outputs": offline.plain(recording.outputs),
+        "notes": sorted(set(recording.notes)),
         "warnings": sorted(recording.warnings),
     }
 
@@ -324,7 +324,9 @@ def _sorted_keys(value: Any) -> Any:
 
 def render_text(report: dict[str, Any]) -> str:
     """The report as the text ``plan`` prints."""
-    lines = [f"Offline plan of stack {report['stack']} (project {report['project']})", report["note"], ""]
+    where = f"{report['organization']}/{report['project']}/" if report["organization"] else ""
+    header = f"Offline plan of stack {where}{report['stack']} (project {report['project']})"
+    lines = [header, report["note"], ""]
     lines += ["Config", *_pairs([(key, _show(value)) for key, value in report["config"].items()]), ""]
 
     resources = report["resources"]
@@ -354,6 +356,8 @@ def render_text(report: dict[str, Any]) -> str:
             for key, role in outputs["roles"].items()
         }
     lines += ["Outputs", *_pairs([(key, _show(value)) for key, value in outputs.items()])]
+    if report["notes"]:
+        lines += ["", "Notes", *(f"  - {note}" for note in report["notes"])]
     if report["warnings"]:
         lines += ["", "Warnings", *(f"  - {warning}" for warning in report["warnings"])]
     return "\n".join(line.rstrip() for line in lines) + "\n"
@@ -416,7 +420,14 @@ def _role_text(role: dict[str, Any]) -> list[str]:
 
 
 class StackError(Exception):
-    """The stack cannot be evaluated: its files are missing or its config is invalid."""
+    """The stack cannot be evaluated: its files are missing or its config is invalid.
+
+    ``errors`` are the problems one by one, each at its key path (or file), for ``--json``.
+    """
+
+    def __init__(self, text: str, errors: Sequence[ConfigIssue]) -> None:
+        super().__init__(text)
+        self.errors = tuple(errors)
 
 
 class UsageError(Exception):
@@ -466,23 +477,56 @@ class Evaluated:
     config: offline.StackConfig
     recording: offline.Recording
     roles: tuple[RoleView, ...]
+    organization: str | None = None
+    """The admin stack's organization, where ``--stack`` names it (``ORG/NAME``, ``ORG/PROJECT/NAME``)."""
 
 
-def _default_account(config: offline.StackConfig) -> dict[str, Any]:
+def _default_account(settings: Settings) -> dict[str, Any]:
     """Mock options that make the default AWS provider answer as the config says its account is.
 
     Only for a program built from the stack's config; for any other the placeholder stays.
     """
-    try:
-        settings = load_settings(config.project_values)
-    except ConfigError:
-        return {}
     for account in settings.accounts:
         if account.uses_default_provider:
             reused = account.oidc_provider.arn
             account_id = account.id or (reused.split(":")[4] if reused else None)
             return {"account_id": account_id} if account_id else {}
     return {}
+
+
+def _offline_settings(config: offline.StackConfig) -> Settings | None:
+    """The stack's settings as the program will load them, or ``None`` for a program of another config.
+
+    Raises :class:`ConfigError` for a config that cannot be checked offline: a ``secure:`` value where the
+    placeholder read offline is not valid (its real value is checked by ``pulumi preview``), or where a name is
+    expected (names stay plain, so a secret there would not stay secret).
+    """
+    secure = config.project_secure_paths
+    issues = [
+        ConfigIssue(
+            path,
+            "a secure value where a name is expected: names stay plain in URNs and state, so it would "
+            "not stay secret; set it without --secret",
+        )
+        for path in secure
+        if PLAIN_FIELD.search(path)
+    ]
+    try:
+        settings = load_settings(config.project_values, secret_keys=[k.partition(":")[2] for k in config.secret_keys])
+    except ConfigError as error:
+        # The program reports its config's problems itself; those of a secure value are said here, as the program
+        # would blame the placeholder read in its place.
+        unchecked = [
+            ConfigIssue(issue.path, "a secure value; it cannot be checked offline (pulumi preview checks it)")
+            for issue in error.issues
+            if any(issue.path == p or issue.path.startswith((f"{p}.", f"{p}[")) for p in secure)
+        ]
+        if unchecked:
+            issues += [i for i in error.issues if i.path not in {u.path for u in unchecked}] + unchecked
+        settings = None
+    if issues:
+        raise ConfigError(issues)
+    return settings
 
 
 def evaluate_stack(stack_text: str, directory: Path) -> Evaluated:
@@ -498,35 +542,75 @@ def evaluate_stack(stack_text: str, directory: Path) -> Evaluated:
         if stack_name.project is not None:
             stack_name.check_project(stack_text, offline.project_name(project_dir), project_dir)
         config = offline.read_stack_config(project_dir, stack)
-        problems = [f"  - {key}: a secure value; it cannot be decrypted offline" for key in config.undecryptable]
-        if problems:
-            raise StackError(f"Pulumi.{stack}.yaml: invalid config:\n" + "\n".join(problems))
+        undecryptable = [
+            ConfigIssue(key.partition(":")[2], "a secure value; it cannot be decrypted offline")
+            for key in config.undecryptable
+        ]
+        if undecryptable:
+            raise ConfigError(undecryptable)
+        settings = _offline_settings(config)
         with cloud.offline():
-            recording = offline.run_stack(config, preview=True, **_default_account(config))
+            recording = offline.run_stack(
+                config,
+                preview=True,
+                organization=stack_name.organization,
+                **(_default_account(settings) if settings else {}),
+            )
     except offline.StackFileError as error:
-        raise StackError(f"error: {error}") from None
-    except (ConfigError, pulumi.RunError) as error:
-        raise StackError(f"Pulumi.{stack}.yaml: {error}") from None
+        raise StackError(f"error: {error}", [ConfigIssue("files", str(error))]) from None
+    except ConfigError as error:
+        raise StackError(_blamed(error, stack), error.issues) from None
+    except component.ProgramError as error:
+        raise StackError(_blamed(error.error, stack), error.error.issues) from None
+    except pulumi.RunError as error:
+        raise StackError(f"Pulumi.{stack}.yaml: {error}", [ConfigIssue("program", str(error))]) from None
     roles = tuple(role_views(recording))
     if not roles:
-        raise StackError(
-            f"error: {config.directory} declares no {component.ROLE_TYPE}: plan and explain evaluate programs "
+        message = (
+            f"{config.directory} declares no {component.ROLE_TYPE}: plan and explain evaluate programs "
             f"that declare {component.TYPE} components, as this project's __main__.py does"
         )
-    return Evaluated(config, recording, roles)
+        raise StackError(f"error: {message}", [ConfigIssue("program", message)])
+    return Evaluated(config, recording, roles, stack_name.organization)
 
 
-def plan(stack: str, as_json: bool, directory: Path) -> int:
+def _blamed(error: ConfigError, stack: str) -> str:
+    """The error's text, prefixed with the stack file when the stack's config is what is wrong."""
+    return f"Pulumi.{stack}.yaml: {error}" if error.where == "config" else f"error: {error}"
+
+
+def errors_document(errors: Sequence[ConfigIssue], warnings: Sequence[str] = ()) -> str:
+    """What ``--json`` prints for a failed command: every error at its path, and the warnings so far."""
+    document = {
+        "errors": [{"path": issue.path, "message": issue.message} for issue in errors],
+        "warnings": list(warnings),
+    }
+    return json.dumps(document, indent=2)
+
+
+def _failed(text: str, errors: Sequence[ConfigIssue], as_json: bool, code: int) -> int:
+    """Say why a command failed, as text on standard error or as JSON on standard output; ``code``."""
+    if as_json:
+        print(errors_document(errors))
+    else:
+        print(text, file=sys.stderr)
+    return code
+
+
+def plan(stack: str, as_json: bool, directory: Path, *, strict: bool = False) -> int:
+    """``plan``: exit 0 printed, 1 invalid (or, with ``strict``, any warning), 2 bad usage."""
     try:
         evaluated = evaluate_stack(stack, directory)
     except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _failed(f"error: {error}", [ConfigIssue("--stack", str(error))], as_json, EXIT_USAGE)
     except StackError as error:
-        print(error, file=sys.stderr)
-        return EXIT_INVALID
+        return _failed(str(error), error.errors, as_json, EXIT_INVALID)
     report = plan_report(evaluated)
     print(json.dumps(report, indent=2) if as_json else render_text(report), end="" if not as_json else "\n")
+    if strict and report["warnings"]:
+        count = len(report["warnings"])
+        print(f"--strict: {count} warning{'s' if count != 1 else ''}, so exit {EXIT_INVALID}", file=sys.stderr)
+        return EXIT_INVALID
     return EXIT_OK
 
 
@@ -693,16 +777,13 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
 def explain_command(args: argparse.Namespace, stdin: TextIO) -> int:
     problem = _usage_problem(args)
     if problem is not None:
-        print(f"error: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return _failed(f"error: {problem}", [ConfigIssue("arguments", problem)], args.json, EXIT_USAGE)
     try:
         evaluated = evaluate_stack(args.stack, args.cwd)
     except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _failed(f"error: {error}", [ConfigIssue("--stack", str(error))], args.json, EXIT_USAGE)
     except StackError as error:
-        print(error, file=sys.stderr)
-        return EXIT_USAGE
+        return _failed(str(error), error.errors, args.json, EXIT_USAGE)
     roles = evaluated.roles
     if args.role is not None:
         roles = tuple(view for view in roles if args.role in {view.key, f"{view.owner}/{view.key}"})
@@ -711,8 +792,8 @@ def explain_command(args: argparse.Namespace, stdin: TextIO) -> int:
         )
         if len(roles) != 1:
             why = "no such role" if not roles else "a role of several components: name it COMPONENT/KEY"
-            print(f"error: --role {args.role}: {why}; the stack's roles are {', '.join(known)}", file=sys.stderr)
-            return EXIT_USAGE
+            problem = f"--role {args.role}: {why}; the stack's roles are {', '.join(known)}"
+            return _failed(f"error: {problem}", [ConfigIssue("--role", problem)], args.json, EXIT_USAGE)
     if args.aud is not None:
         issuer = args.iss or roles[0].issuer
         token_claims: dict[str, Any] = {"iss": issuer, "aud": args.aud, "sub": args.sub}
@@ -722,13 +803,17 @@ def explain_command(args: argparse.Namespace, stdin: TextIO) -> int:
             token, source = read_token(args.token, stdin)
             token_claims = decode_token(token)
         except InputError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_USAGE
+            return _failed(f"error: {error}", [ConfigIssue("--token", str(error))], args.json, EXIT_USAGE)
     stack = evaluated.config.stack
     report = explain_report(
         roles, token_claims, source, stack=stack, decoded=args.aud is None, composed_program=composed(evaluated.roles)
     )
+    report["warnings"] = sorted(evaluated.recording.warnings)
     print(json.dumps(report, indent=2) if args.json else render_explanation(report), end="" if not args.json else "\n")
+    if args.strict and report["warnings"]:
+        count = len(report["warnings"])
+        print(f"--strict: the stack's evaluation gave {count} warning{'s' if count != 1 else ''}", file=sys.stderr)
+        return EXIT_INVALID
     return EXIT_OK if report["decision"] == "ALLOW" else EXIT_DENY
 
 
@@ -754,7 +839,13 @@ def parser() -> argparse.ArgumentParser:
             metavar="[ORG/[PROJECT/]]NAME",
             help="the stack, named as Pulumi names it; its config is Pulumi.<NAME>.yaml (default: dev)",
         )
-        sub.add_argument("--json", action="store_true", help="print one JSON document")
+        sub.add_argument("--json", action="store_true", help="print one JSON document (errors too, on standard output)")
+        sub.add_argument(
+            "--strict",
+            action="store_true",
+            help="exit 1 on any warning of the stack's evaluation (notes, such as offline or not guarded, do not "
+            "count)",
+        )
         sub.add_argument(
             "--cwd", type=Path, default=Path.cwd(), help="project folder, or a folder below it (default: here)"
         )
@@ -791,7 +882,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
     # A failed Output makes asyncio log the same error again as "exception was never retrieved".
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     if args.command == "plan":
-        return plan(args.stack, args.json, args.cwd)
+        return plan(args.stack, args.json, args.cwd, strict=args.strict)
     if args.command == "settings":
         return settings_pull(args.stack, args.at)
     return explain_command(args, stdin or sys.stdin)

@@ -26,7 +26,7 @@ import pulumi_aws as aws
 import pulumi_pulumiservice as pulumiservice
 import pulumi_tls as tls
 
-from oidc import audiences, claims, cloud, esc, guard, trust
+from oidc import audiences, claims, cloud, esc, guard, review, trust
 from oidc.settings import (
     FORM_A_KEY,
     MAX_CLIENT_IDS,
@@ -39,12 +39,23 @@ from oidc.settings import (
     Secret,
     Settings,
     provider_client_ids,
+    secret_note,
+    top_key,
 )
 from oidc.thumbprint import Certificate, thumbprint
 
 TYPE = "pulumi-aws-oidc:index:PulumiCloudOidc"
 PROVIDER_TYPE = "pulumi-aws-oidc:index:OidcProvider"
 ROLE_TYPE = "pulumi-aws-oidc:index:OidcRole"
+
+
+class ProgramError(pulumi.RunError):
+    """A :class:`~oidc.settings.ConfigError` as a program raises it to Pulumi, which prints it without a
+    traceback; ``error`` keeps its problems one by one."""
+
+    def __init__(self, error: ConfigError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def policy_identity(policy_arn: str) -> str:
@@ -118,6 +129,7 @@ class OidcProvider(pulumi.ComponentResource):
         add_client_ids: audiences.Credentials | None = None,
         config_path: str = "oidcProvider",
         missing_client_ids: Sequence[str] = (),
+        secret: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Declare the provider of ``issuer`` in ``account`` with ``client_ids``, or stand for the one at ``arn``.
@@ -129,6 +141,8 @@ class OidcProvider(pulumi.ComponentResource):
         admin stack and adds it unless the provider has it (``oidcProvider.addAudiences``, config key
         ``config_path``);
         ``missing_client_ids`` are those it lacked when read, which these resources add on create.
+        ``secret``: the account's config key is secret, so its client IDs, thumbprints and credentials are sent
+        as secrets (the provider's ARN and each client ID's logical name stay plain).
         """
         props = {
             "account": account,
@@ -144,8 +158,8 @@ class OidcProvider(pulumi.ComponentResource):
             self.resource = aws.iam.OpenIdConnectProvider(
                 f"{name}-provider",
                 url=issuer,
-                client_id_lists=list(client_ids),
-                thumbprint_lists=self._thumbprints(issuer, thumbprints),
+                client_id_lists=_secret_if(secret, list(client_ids)),
+                thumbprint_lists=_secret_if(secret and thumbprints != "auto", self._thumbprints(issuer, thumbprints)),
                 opts=pulumi.ResourceOptions(parent=self, protect=protect, aliases=_moved(moved_from)),
             )
         self.client_id_resources: dict[str, audiences.OpenIdConnectProviderClientId] = {}
@@ -161,10 +175,11 @@ class OidcProvider(pulumi.ComponentResource):
                     credentials=add_client_ids,
                     config_path=config_path,
                     admin_stack=admin_stack,
+                    secret=secret,
                     opts=pulumi.ResourceOptions(parent=self),
                 )
         self.arn = self.resource.arn if self.resource else pulumi.Output.from_input(arn)
-        self.client_ids = pulumi.Output.from_input(list(client_ids))
+        self.client_ids = pulumi.Output.from_input(_secret_if(secret, list(client_ids)))
         self.register_outputs({"arn": self.arn, "clientIds": self.client_ids})
 
     def _thumbprints(self, issuer: str, configured: Literal["auto"] | Sequence[str]) -> pulumi.Input[list[str]] | None:
@@ -194,6 +209,7 @@ class OidcRole(pulumi.ComponentResource):
         provider: OidcProvider,
         settings_prefix: str | None = None,
         moved_from: pulumi.Resource | None = None,
+        secret_keys: frozenset[str] = frozenset(),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Declare ``role`` with ``trust_policy`` (checked against ``trust_policy_max_chars``, the config key
@@ -203,6 +219,9 @@ class OidcRole(pulumi.ComponentResource):
         and ``<settings_prefix>-env-<project>/<name>`` (``settings_prefix`` defaults to ``name``):
         give every role of an organization the same prefix, so that moving a stack from one role to
         another updates its settings instead of deleting and recreating them.
+
+        Values read from a top-level config key in ``secret_keys`` are sent as secrets, but for what names
+        resources (:data:`oidc.settings.PLAIN_BY_DESIGN`).
         """
         props = {
             "organization": organization,
@@ -216,15 +235,17 @@ class OidcRole(pulumi.ComponentResource):
         }
         super().__init__(ROLE_TYPE, name, props, opts)
         prefix = settings_prefix or name
+        self.secret_keys = secret_keys
+        own = self._secret(role.config_path)
         self.resource = aws.iam.Role(
             f"{name}-role",
             name=role.name,
             path=role.path,
-            description=role.description or f"Assumed by Pulumi Cloud for {organization} through OIDC",
+            description=_secret_if(own, role.description or f"Assumed by Pulumi Cloud for {organization} through OIDC"),
             assume_role_policy=trust_policy,
-            max_session_duration=role.max_session_duration,
-            permissions_boundary=role.permissions_boundary,
-            tags=dict(role.tags) or None,
+            max_session_duration=_secret_if(own, role.max_session_duration),
+            permissions_boundary=_secret_if(own, role.permissions_boundary),
+            tags=_secret_if(own, dict(role.tags) or None),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[provider.resource] if provider.resource else None,
@@ -243,28 +264,23 @@ class OidcRole(pulumi.ComponentResource):
             self._deployment_settings(f"{prefix}-deploy-{deployment.identity}", organization, deployment, child)
         for environment in role.defined_environments:
             self._environment(environment_name(prefix, environment), organization, environment, child)
-        wide_stacks = [d.path for d in role.deployments if d.org_wide]
-        wide_environments = [e.path for e in role.environments if e.org_wide]
-        if wide_stacks or wide_environments:
-            kinds = " and ".join(k for k, wide in (("stack", wide_stacks), ("environment", wide_environments)) if wide)
-            pulumi.log.warn(
-                f"{role.config_path}: the role trusts every {kinds} of {organization} "
-                f"({', '.join(wide_stacks + wide_environments)}), with the permissions of "
-                f"{', '.join(policy_arns) or 'no attached policy'}: whoever can run a deployment or open an "
-                "environment there gets them. Name the projects instead; the policy pack refuses this unless "
-                "allowOrgWideSubjects is set",
-                resource=self.resource,
-            )
+        for warning in review.review(role.config_path, organization, role.deployments, role.environments, policy_arns):
+            pulumi.log.warn(warning, resource=self.resource)
         self.arn = self.resource.arn
         self.role_name = self.resource.name
         self.register_outputs({"arn": self.arn, "name": self.role_name})
+
+    def _secret(self, path: str) -> bool:
+        """Whether the value at config key path ``path`` comes from a secret key."""
+        return top_key(path) in self.secret_keys
 
     def _deployment_settings(
         self, name: str, org: str, deployment: DeploymentStack, opts: pulumi.ResourceOptions
     ) -> pulumiservice.DeploymentSettings:
         assert deployment.session is not None
         session = deployment.session
-        declared = _inputs(deployment.declared_settings())
+        secret = self._secret(deployment.path)
+        declared = _inputs(deployment.declared_settings(), secret=secret)
         context = declared.pop("operation_context", {})
         resource = pulumiservice.DeploymentSettings(
             name,
@@ -275,9 +291,9 @@ class OidcRole(pulumi.ComponentResource):
                 oidc=pulumiservice.OperationContextOIDCArgs(
                     aws=pulumiservice.AWSOIDCConfigurationArgs(
                         role_arn=self.resource.arn,
-                        session_name=session.session_name,
-                        duration=session.duration,
-                        policy_arns=list(session.policy_arns) or None,
+                        session_name=_secret_if(secret, session.session_name),
+                        duration=_secret_if(secret, session.duration),
+                        policy_arns=_secret_if(secret, list(session.policy_arns) or None),
                     )
                 ),
                 environment_variables=context.get("environment_variables"),
@@ -305,12 +321,15 @@ class OidcRole(pulumi.ComponentResource):
     def _environment(
         self, name: str, org: str, environment: EscEnvironment, opts: pulumi.ResourceOptions
     ) -> pulumiservice.Environment:
+        definition: pulumi.Output[pulumi.Asset] = self.resource.arn.apply(
+            lambda arn: pulumi.StringAsset(esc.render(esc.definition(environment, arn)))
+        )
         return pulumiservice.Environment(
             name,
             organization=org,
             project=environment.project,
             name=environment.name,
-            yaml=self.resource.arn.apply(lambda arn: pulumi.StringAsset(esc.render(esc.definition(environment, arn)))),
+            yaml=_secret_if(self._secret(environment.path), definition),
             opts=opts,
         )
 
@@ -385,6 +404,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 add_client_ids=_credentials(account) if oidc.arn is not None and oidc.add_audiences else None,
                 config_path=f"{account.settings.config_path}oidcProvider",
                 missing_client_ids=account.missing_client_ids,
+                secret=settings.secret(f"{account.settings.config_path}oidcProvider"),
                 opts=self._child_options(account.provider),
             )
         self.role_components: dict[str, OidcRole] = {}
@@ -402,8 +422,13 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 provider=self.providers[account.settings.key],
                 settings_prefix=name,
                 moved_from=self if key == FORM_A_KEY else None,
+                secret_keys=settings.secret_keys,
                 opts=self._child_options(account.provider),
             )
+        for key in sorted(settings.secret_keys):
+            pulumi.log.info(secret_note(key))
+        for warning in settings.warnings:
+            pulumi.log.warn(str(warning))
         self._set_outputs(accounts, roles)
 
     @staticmethod
@@ -417,7 +442,9 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         credentials = cloud.read_credentials()
         if credentials is None:
             if stacks or environments:
-                pulumi.log.warn(guard.unguarded_warning(stacks, environments, offline=cloud.is_offline()))
+                # Offline (plan), nothing is ever guarded: a note. In a real run without a token: a warning.
+                say = pulumi.log.info if cloud.is_offline() else pulumi.log.warn
+                say(guard.unguarded_warning(stacks, environments, offline=cloud.is_offline()))
             return {}
         # With nothing to write, the guard still reads this stack's last update: settings it would delete.
         # The engine names the admin stack's organization; where it does not, it is the organization configured.
@@ -456,7 +483,11 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         issues: list[ConfigIssue] = []
         accounts: dict[str, _Account] = {}
         for account in settings.accounts:
-            provider = aws_provider_of(opts) if account.uses_default_provider else _aws_provider(name, account, opts)
+            provider = (
+                aws_provider_of(opts)
+                if account.uses_default_provider
+                else _aws_provider(name, account, opts, settings_secret=settings.secret(account.config_path))
+            )
             invoke = pulumi.InvokeOptions(provider=provider) if provider else None
             try:
                 partition = aws.get_partition(opts=invoke).partition
@@ -587,19 +618,24 @@ def _snake(key: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), key)
 
 
-def _inputs(value: Any, *, keep_keys: bool = False) -> Any:
+def _inputs(value: Any, *, keep_keys: bool = False, secret: bool = False) -> Any:
     """Declared settings as the resource's inputs: snake_case keys (but of environment variables), secrets
-    as Pulumi secrets."""
+    as Pulumi secrets; with ``secret`` (the entry's config key is secret), every value."""
     if isinstance(value, Secret):
         return pulumi.Output.secret(value.value)
     if isinstance(value, Mapping):
         return {
-            (key if keep_keys else _snake(key)): _inputs(item, keep_keys=key == "environmentVariables")
+            (key if keep_keys else _snake(key)): _inputs(item, keep_keys=key == "environmentVariables", secret=secret)
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_inputs(item) for item in value]
-    return value
+        return _secret_if(secret, [_inputs(item) for item in value])
+    return _secret_if(secret, value)
+
+
+def _secret_if(secret: bool, value: Any) -> Any:
+    """``value`` as a Pulumi secret when ``secret`` (and it is set), else as it is."""
+    return pulumi.Output.secret(value) if secret and value is not None else value
 
 
 def _admissions(org: str, role: RoleSettings) -> list[trust.Admission]:
@@ -621,22 +657,27 @@ def _checked_role(settings: Settings, account: _Account, role: RoleSettings) -> 
     return checked, (_issue(path, problem) if problem else None)
 
 
-def _aws_provider(name: str, account: AccountSettings, opts: pulumi.ResourceOptions | None) -> aws.Provider:
-    """The AWS provider that reaches ``account`` through its ``assumeRole`` or ``profile``."""
+def _aws_provider(
+    name: str, account: AccountSettings, opts: pulumi.ResourceOptions | None, *, settings_secret: bool
+) -> aws.Provider:
+    """The AWS provider that reaches ``account`` through its ``assumeRole`` or ``profile``; with
+    ``settings_secret`` (the account's config key is secret), its session name, external ID, profile and region
+    are secrets."""
+    secret = settings_secret
     assume_roles = None
     if account.assume_role is not None:
         assume_roles = [
             aws.ProviderAssumeRoleArgs(
                 role_arn=account.assume_role.role_arn,
-                session_name=account.assume_role.session_name,
-                external_id=account.assume_role.external_id,
+                session_name=_secret_if(secret, account.assume_role.session_name),
+                external_id=_secret_if(secret, account.assume_role.external_id),
             )
         ]
     return aws.Provider(
         f"{name}-aws-{account.key}",
         assume_roles=assume_roles,
-        profile=account.profile,
-        region=account.region,
+        profile=_secret_if(secret, account.profile),
+        region=_secret_if(secret, account.region),
         allowed_account_ids=[account.id] if account.id else None,
         opts=pulumi.ResourceOptions(parent=opts.parent if opts else None),
     )

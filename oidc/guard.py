@@ -105,6 +105,8 @@ OWN = ("version", "source", "operationContext.oidc.aws")
 """Fields of the service's bookkeeping, and the program's own ``oidc.aws``: never a loss."""
 
 UNKEPT_OTHERWISE = "the resource has no input for it"
+AS_CONFIGURED = "<as in your config>"
+"""What a message shows in place of a value of a secret config key."""
 
 
 @dataclass(frozen=True)
@@ -309,9 +311,18 @@ def _hidden_git(leaves: Mapping[str, Any]) -> bool:
 
 
 def settings_issue(
-    deployment: DeploymentStack, org: str, current: CurrentSettings, written: Mapping[str, Any] | None
+    deployment: DeploymentStack,
+    org: str,
+    current: CurrentSettings,
+    written: Mapping[str, Any] | None,
+    *,
+    secret: bool = False,
 ) -> ConfigIssue | None:
-    """The problem with writing ``deployment``'s settings over ``current``, or ``None`` if nothing is lost."""
+    """The problem with writing ``deployment``'s settings over ``current``, or ``None`` if nothing is lost.
+
+    ``secret``: the entry's config key is secret, so the entry that keeps the fields shows its own values
+    (``source``) as :data:`AS_CONFIGURED`, never as written.
+    """
     missing = lost(current, deployment.declared_settings(), written)
     if not missing and not current.unkept:
         return None
@@ -327,6 +338,8 @@ def settings_issue(
         git = settings.get("sourceContext", {}).get("git", {})
         if deployment.source is not None and git:
             source = dict(deployment.source_context or {}).get("git", {})
+            if secret:
+                source = dict.fromkeys(source, AS_CONFIGURED)
             if set(git) <= {"repoUrl", "branch", "repoDir"} and not _hidden_git(missing):
                 keep["source"] = {**source, **git}
                 del settings["sourceContext"]
@@ -464,7 +477,13 @@ def guard(
     for deployment, body in zip(stacks, bodies, strict=True):
         if body is None:
             continue
-        issue = settings_issue(deployment, org, current_settings(body), written.get(f"{org}/{deployment.identity}"))
+        issue = settings_issue(
+            deployment,
+            org,
+            current_settings(body),
+            written.get(f"{org}/{deployment.identity}"),
+            secret=settings.secret(deployment.path),
+        )
         if issue is not None:
             issues.append(issue)
     foreign = [(role, e) for role, e in environments if f"{org}/{e.identity}" not in (held or set())]

@@ -41,8 +41,6 @@ SECRET = "[secret]"
 SECRET_PLACEHOLDER = "secret"
 """What the program reads for a secure value it cannot decrypt offline: plain letters, valid wherever text is."""
 _SIG = rpc._special_sig_key
-_SETTINGS_VALUE = re.compile(r"deployments\[\d+\]\.settings\.")
-"""Where a ``secure:`` value can be planned offline: in a stack's settings, which keep it secret."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +70,10 @@ class Recording:
     resources: list[RecordedResource] = field(default_factory=list)
     calls: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the program said at info level (``pulumi.log.info``): facts, not warnings."""
     outputs: dict[str, Any] = field(default_factory=dict)
+    """Stack outputs; a secret one as :data:`SECRET`, as the engine would show it."""
 
     def of_type(self, type_: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -266,13 +267,16 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
         return super().Invoke(request)  # type: ignore[no-untyped-call]
 
 
-class _WarningHandler(logging.Handler):
+class _LogHandler(logging.Handler):
+    """Records the program's warnings, and its info messages as notes."""
+
     def __init__(self, recording: Recording) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__(logging.INFO)
         self.recording = recording
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.recording.warnings.append(record.getMessage())
+        found = self.recording.warnings if record.levelno >= logging.WARNING else self.recording.notes
+        found.append(record.getMessage())
 
 
 def plain(value: Any) -> Any:
@@ -296,6 +300,7 @@ def run_program(
     *,
     project: str = "pulumi-aws-oidc",
     stack: str = "dev",
+    organization: str | None = None,
     preview: bool = False,
     secret_keys: Sequence[str] = (),
     recording: Recording | None = None,
@@ -311,11 +316,18 @@ def run_program(
     offline = OfflineMocks(recording, **mock_options)
     logger = logging.getLogger("oidc.offline")
     logger.propagate = False
-    handler = _WarningHandler(recording)
+    logger.setLevel(logging.INFO)
+    handler = _LogHandler(recording)
     logger.addHandler(handler)
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
-        offline, project=project, stack=stack, preview=preview, logger=logger, monitor=_RecordingMonitor(offline)
+        offline,
+        project=project,
+        stack=stack,
+        preview=preview,
+        logger=logger,
+        monitor=_RecordingMonitor(offline),
+        organization=organization,
     )
     pulumi.runtime.set_all_config({key: raw_text(value) for key, value in config.items()}, list(secret_keys))
 
@@ -326,7 +338,9 @@ def run_program(
 
         async def collect() -> None:
             for key, value in exported.items():
-                recording.outputs[key] = await pulumi.Output.from_input(value).future(with_unknowns=True)
+                output = pulumi.Output.from_input(value)
+                found = await output.future(with_unknowns=True)
+                recording.outputs[key] = SECRET if await output.is_secret() else found
 
         return collect()
 
@@ -358,6 +372,9 @@ class StackConfig:
     directory: Path
     values: Mapping[str, Any]
     secret_keys: tuple[str, ...]
+    secure_paths: tuple[str, ...] = ()
+    """The key path of each ``secure:`` value (``pulumi-aws-oidc:role.tags.team``), which the program reads as
+    :data:`SECRET_PLACEHOLDER`."""
 
     @property
     def project_values(self) -> dict[str, str]:
@@ -371,25 +388,34 @@ class StackConfig:
 
     @property
     def undecryptable(self) -> list[str]:
-        """Keys of the project namespace holding a ``secure:`` value the program cannot run on offline.
+        """Keys of the project namespace whose whole value is ``secure:``: the program cannot run on them offline.
 
-        That is a whole value, or one outside ``deployments[].settings``. One in those settings (a
-        credential, an environment variable) reads as :data:`SECRET`, which the program keeps secret as it
-        would the real value.
+        A ``secure:`` value inside an object or list reads as :data:`SECRET_PLACEHOLDER`, which the program
+        checks and keeps secret as it would the real value (where the placeholder is not valid there, the
+        config error at its path says it cannot be checked offline).
         """
+        return [key for key in self.project_secrets if key in self.secure_paths]
 
-        def readable(value: Any, path: str) -> bool:
+    @property
+    def project_secure_paths(self) -> list[str]:
+        """The key paths of the ``secure:`` values of the project namespace, without the namespace."""
+        prefix = f"{self.project}:"
+        return [path.removeprefix(prefix) for path in self.secure_paths if path.startswith(prefix)]
+
+    def shown(self, key: str) -> Any:
+        """The value of ``key`` as ``plan`` shows it: each ``secure:`` value as :data:`SECRET`."""
+
+        def walk(value: Any, path: str) -> Any:
+            if path in secure:
+                return SECRET
             if isinstance(value, dict):
-                return all(readable(item, f"{path}.{key}") for key, item in value.items())
+                return {name: walk(item, f"{path}.{name}") for name, item in value.items()}
             if isinstance(value, list):
-                return all(readable(item, f"{path}[{index}]") for index, item in enumerate(value))
-            return value != SECRET or bool(_SETTINGS_VALUE.search(path))
+                return [walk(item, f"{path}[{index}]") for index, item in enumerate(value)]
+            return value
 
-        return [
-            key
-            for key in self.project_secrets
-            if self.values.get(key) == SECRET_PLACEHOLDER or not readable(self.values.get(key), key.partition(":")[2])
-        ]
+        secure = set(self.secure_paths)
+        return walk(self.values.get(key), key)
 
 
 def find_project(start: Path) -> Path:
@@ -433,18 +459,17 @@ def _config_section(document: dict[str, Any], path: Path) -> dict[str, Any]:
     return section
 
 
-def _hide_secrets(value: Any, *, nested: bool = False) -> tuple[Any, bool]:
-    """``value`` with every ``{secure: ...}`` replaced by a placeholder (:data:`SECRET_PLACEHOLDER` for a whole
-    value, :data:`SECRET` inside an object or list); whether any was."""
+def _hide_secrets(value: Any, path: str, found: list[str]) -> Any:
+    """``value`` with every ``{secure: ...}`` replaced by :data:`SECRET_PLACEHOLDER`; the key path of each is
+    added to ``found``."""
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return (SECRET if nested else SECRET_PLACEHOLDER), True
-        pairs = {key: _hide_secrets(item, nested=True) for key, item in value.items()}
-        return {key: item for key, (item, _) in pairs.items()}, any(hidden for _, hidden in pairs.values())
+            found.append(path)
+            return SECRET_PLACEHOLDER
+        return {key: _hide_secrets(item, f"{path}.{key}", found) for key, item in value.items()}
     if isinstance(value, list):
-        items = [_hide_secrets(item, nested=True) for item in value]
-        return [item for item, _ in items], any(hidden for _, hidden in items)
-    return value, False
+        return [_hide_secrets(item, f"{path}[{index}]", found) for index, item in enumerate(value)]
+    return value
 
 
 def project_name(directory: Path) -> str:
@@ -484,14 +509,15 @@ def read_stack_config(directory: Path, stack: str) -> StackConfig:
     if not isinstance(stack_file, dict):
         raise StackFileError(f"{stack_path} is not a mapping")
     secret_keys = []
+    secure_paths: list[str] = []
     for key, value in _config_section(stack_file, stack_path).items():
         if value is None:
             raise StackFileError(f"{stack_path}: {key} has no value; give it one or remove the line")
-        shown, hidden = _hide_secrets(value)
-        if hidden:
+        before = len(secure_paths)
+        values[qualified(key)] = _hide_secrets(value, qualified(key), secure_paths)
+        if len(secure_paths) > before:
             secret_keys.append(qualified(key))
-        values[qualified(key)] = shown
-    return StackConfig(project, stack, directory, values, tuple(secret_keys))
+    return StackConfig(project, stack, directory, values, tuple(secret_keys), tuple(secure_paths))
 
 
 @contextmanager
@@ -504,9 +530,15 @@ def _importable(directory: Path) -> Iterator[None]:
 
 
 def run_stack(
-    config: StackConfig, *, preview: bool = True, recording: Recording | None = None, **mock_options: Any
+    config: StackConfig,
+    *,
+    preview: bool = True,
+    recording: Recording | None = None,
+    organization: str | None = None,
+    **mock_options: Any,
 ) -> Recording:
-    """Run the project's ``__main__.py`` offline with the stack's config."""
+    """Run the project's ``__main__.py`` offline with the stack's config, as a stack of ``organization``
+    (``pulumi.get_organization()``; the SDK's default when ``None``)."""
     main = config.directory / "__main__.py"
     if not main.is_file():
         raise StackFileError(f"{main} does not exist: the project has no program to run")
@@ -520,6 +552,7 @@ def run_stack(
         config.values,
         project=config.project,
         stack=config.stack,
+        organization=organization,
         preview=preview,
         secret_keys=config.secret_keys,
         recording=recording,

@@ -45,8 +45,9 @@ __all__ = [
     "to_settings",
 ]
 
-PACKAGE_VERSION = "0.1.0"
-"""The version the package reports; the release in CHANGELOG.md."""
+PACKAGE_VERSION = "0.2.0-dev.0"
+"""The version the package reports: the latest release of CHANGELOG.md, or while its Unreleased section lists
+changes, a pre-release of the next one (semver, which Pulumi's schema takes; pip reads it as ``0.2.0.dev0``)."""
 PACKAGE_NAME = "pulumi-aws-oidc"
 """The Pulumi package name: with the class name, it makes the type token ``pulumi-aws-oidc:index:PulumiCloudOidc``."""
 

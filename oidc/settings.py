@@ -9,6 +9,7 @@ path, the value received and what is allowed, so bad config never reaches AWS.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 import unicodedata
@@ -280,6 +281,15 @@ class Settings:
     roles: tuple[RoleSettings, ...] = ()
     by_roles: bool = False
     """Form B (``roles`` given): outputs and logical names are per role and account."""
+    secret_keys: frozenset[str] = frozenset()
+    """The top-level keys Pulumi marks secret: every value read from one is sent as a secret, except what
+    :data:`PLAIN_BY_DESIGN` names."""
+    warnings: tuple[ConfigIssue, ...] = ()
+    """What is valid but likely wrong (a region botocore does not know), at its key path."""
+
+    def secret(self, path: str) -> bool:
+        """Whether the value at the config key path ``path`` (``roles.deploy.tags``) comes from a secret key."""
+        return top_key(path) in self.secret_keys
 
     @property
     def condition_prefix(self) -> str:
@@ -304,13 +314,18 @@ class ConfigIssue:
 
 
 class ConfigError(Exception):
-    """The config is invalid; ``issues`` lists every problem found."""
+    """The config is invalid; ``issues`` lists every problem found.
 
-    def __init__(self, issues: Sequence[ConfigIssue]) -> None:
+    ``where`` says what was read: ``config`` (a stack's config), or the arguments of a component declared
+    in a program (``arguments of PulumiCloudOidc 'name'``), whose problems no stack file holds.
+    """
+
+    def __init__(self, issues: Sequence[ConfigIssue], *, where: str = "config") -> None:
         self.issues = tuple(issues)
+        self.where = where
         lines = "\n".join(f"  - {issue}" for issue in self.issues)
         count = len(self.issues)
-        super().__init__(f"invalid config ({count} problem{'s' if count != 1 else ''}):\n{lines}")
+        super().__init__(f"invalid {where} ({count} problem{'s' if count != 1 else ''}):\n{lines}")
 
 
 SHOWN_CHARS = 80
@@ -361,10 +376,11 @@ class _Reader:
         """The top-level keys Pulumi marks secret (one holding a value set with ``--secret``)."""
         self.settings_secret = False
         """Every credential and environment variable is a secret, whatever key holds it (the package's arguments)."""
+        self.warnings: list[ConfigIssue] = []
 
     def secret_key(self, path: str) -> bool:
         """Whether the top-level key of ``path`` is secret."""
-        return re.split(r"[.\[]", path, maxsplit=1)[0] in self.secret_keys
+        return top_key(path) in self.secret_keys
 
     def keeps_secret(self, path: str) -> bool:
         """Whether the values of ``deployments[].settings`` at ``path`` that may be secret are sent as secrets."""
@@ -373,7 +389,7 @@ class _Reader:
     def fail(self, path: str, value: Any, allowed: str) -> None:
         if self.secret_key(path):
             # Pulumi marks the whole key secret, not which value in it is: show none of them.
-            key = re.split(r"[.\[]", path, maxsplit=1)[0]
+            key = top_key(path)
             self.issues.append(ConfigIssue(path, f"got a value not shown, as {key} holds secrets; {allowed}"))
             return
         self.issues.append(ConfigIssue(path, f"got {_show(value)}; {allowed}"))
@@ -398,6 +414,9 @@ class _Reader:
         allowed: str = "expected a non-empty string",
         max_len: int | None = None,
     ) -> str | None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            self.fail(path, value, f"{allowed}; YAML reads an unquoted number as a number: quote it")
+            return None
         if not isinstance(value, str) or not value:
             self.fail(path, value, allowed)
             return None
@@ -408,6 +427,22 @@ class _Reader:
             self.fail(path, value, f"{allowed}, at most {max_len} characters")
             return None
         return value
+
+    def region(self, value: Any, path: str) -> str | None:
+        """An AWS region: its form checked, and a warning naming the closest known one when botocore knows it not."""
+        region = self.string(value, path, _REGION, "expected an AWS region such as us-west-2")
+        known = known_regions()
+        if region is not None and region not in known:
+            close = difflib.get_close_matches(region, sorted(known), n=1)
+            self.warnings.append(
+                ConfigIssue(
+                    path,
+                    f"{region} is not a region botocore {_botocore_version()} knows"
+                    + (f"; did you mean {close[0]}?" if close else "")
+                    + " A region newer than that botocore is fine; otherwise nothing reaches AWS there",
+                )
+            )
+        return region
 
     def boolean(self, value: Any, path: str) -> bool | None:
         if not isinstance(value, bool):
@@ -492,6 +527,34 @@ class _Reader:
         return value
 
 
+def top_key(path: str) -> str:
+    """The top-level config key of a key path: ``roles`` of ``roles.deploy.deployments[0]``."""
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
+
+
+PLAIN_BY_DESIGN = (
+    "organization, account keys and IDs, role names and paths, the ARNs of attached policies and OIDC providers, "
+    "project, stack and environment names, and the trust policy built from them: they name resources (in URNs "
+    "and logical names) or are what a reviewer must read"
+)
+"""What stays plain although it comes from a secret key, and why."""
+
+
+PLAIN_FIELD = re.compile(
+    r"(?:^organization|\.project|\.stack|\.name|\.path|\.account|\.id|\.arn|\.roleArn|\.policyArns(?:\[\d+\])?|"
+    r"\.permissionsBoundary)$"
+)
+"""Key paths of the values :data:`PLAIN_BY_DESIGN` keeps plain, which a ``secure:`` value must not hold."""
+
+
+def secret_note(key: str) -> str:
+    """What ``plan`` and ``pulumi preview`` say once for each secret top-level ``key``."""
+    return (
+        f"{key} holds a secure value, so Pulumi marks the whole key secret: every value read from it is sent as a "
+        f"secret, except {PLAIN_BY_DESIGN}"
+    )
+
+
 def raw_text(value: Any) -> str:
     """The raw text Pulumi keeps for a config value: a string as it is, anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value)
@@ -552,6 +615,8 @@ def load_settings(
         accounts=_checked(accounts),
         roles=_checked(roles),
         by_roles=by_roles,
+        secret_keys=frozenset(key for key in reader.secret_keys if key in KEYS),
+        warnings=tuple(reader.warnings),
     )
 
 
@@ -696,7 +761,7 @@ def _accounts(
             continue
         account_id = None
         if "id" in data:
-            account_id = reader.string(data["id"], f"{path}.id", _ACCOUNT_ID, "expected a 12-digit AWS account ID")
+            account_id = _account_id(reader, data["id"], f"{path}.id")
         assume_role = None
         if "assumeRole" in data:
             assume_role = _assume_role(reader, data["assumeRole"], f"{path}.assumeRole")
@@ -727,9 +792,7 @@ def _accounts(
                 "provider, whose region is aws:region",
             )
         elif "region" in data:
-            region = reader.string(
-                data["region"], f"{path}.region", _REGION, "expected an AWS region such as us-west-2"
-            )
+            region = reader.region(data["region"], f"{path}.region")
         elif "assumeRole" in data or "profile" in data:
             region = aws_region
         provider = _oidc_provider(reader, data.get("oidcProvider", {}), f"{path}.oidcProvider", issuer)
@@ -786,6 +849,34 @@ def _accounts(
     if len(reader.issues) > issues_before:
         return None
     return tuple(accounts)
+
+
+def _account_id(reader: _Reader, value: Any, path: str) -> str | None:
+    """An account ID; an unquoted one, which YAML reads as a number that drops leading zeros, is told how to quote."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**12:
+        reader.fail(
+            path,
+            value,
+            f"expected a 12-digit AWS account ID as text: YAML reads an unquoted one as a number, dropping any "
+            f'leading zero; write it in quotes, "{value:012d}"',
+        )
+        return None
+    return reader.string(value, path, _ACCOUNT_ID, "expected a 12-digit AWS account ID")
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Every region of every partition in botocore's endpoint data."""
+    import botocore.loaders  # type: ignore[import-untyped]  # noqa: PLC0415 (only a region given needs it)
+
+    endpoints = botocore.loaders.create_loader().load_data("endpoints")
+    return frozenset(region for partition in endpoints["partitions"] for region in partition["regions"])
+
+
+def _botocore_version() -> str:
+    import botocore  # noqa: PLC0415
+
+    return str(botocore.__version__)
 
 
 def _assume_role(reader: _Reader, value: Any, path: str) -> AssumeRole | None:
@@ -971,10 +1062,11 @@ def _organization(reader: _Reader, value: str | None) -> str | None:
         )
         return None
     if isinstance(value, str) and value.lower() != value and _ORG.fullmatch(value.lower()):
+        lowercase = "" if reader.secret_key("organization") else f" {value.lower()!r}"
         reader.fail(
             "organization",
             value,
-            f"use the lowercase login {value.lower()!r}: Pulumi sends it lowercase in aud and sub, "
+            f"use the lowercase login{lowercase}: Pulumi sends it lowercase in aud and sub, "
             "and IAM compares case-sensitively",
         )
         return None
@@ -1580,9 +1672,7 @@ def _environments(
                 reader, data, path, DEFAULT_ESC_SESSION_NAME, max_session=max_session, role_path=role_path
             )
             if "region" in data:
-                region = reader.string(
-                    data["region"], f"{path}.region", _REGION, "expected an AWS region such as us-west-2"
-                )
+                region = reader.region(data["region"], f"{path}.region")
         environments.append(EscEnvironment(project, name, session, region, path))
     if len(reader.issues) > issues_before:
         return None

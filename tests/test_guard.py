@@ -91,7 +91,7 @@ def test_a_stack_without_settings_404_is_written_after_the_read_with_the_token_a
 def test_settings_fully_declared_pass_and_every_declared_field_is_written(pulumi_cloud: FakeCloud) -> None:
     pulumi_cloud.settings("acme", "infra", "prod", recorded("console_settings"))
 
-    recording, error = declare([entry(settings=KEEPS_CONSOLE)], secret=True)
+    recording, error = declare([entry(settings=KEEPS_CONSOLE)])
 
     assert error is None
     [written] = recording.of_type(DEPLOYMENT_SETTINGS)
@@ -209,6 +209,20 @@ def test_a_short_source_that_cannot_hold_what_is_lost_is_moved_into_settings(pul
         "pulumi config set --secret --path 'deployments[0].settings.sourceContext.git.gitAuth.basicAuth.password'"
         in message
     )
+
+
+def test_the_guard_message_quotes_no_value_of_a_secret_key(pulumi_cloud: FakeCloud) -> None:
+    token_url = "https://x:ghp_secretToken@github.com/acme/infra.git"
+    pulumi_cloud.settings("acme", "infra", "prod", {"sourceContext": {"git": {"repoDir": "infra"}}})
+
+    _, error = declare([entry(source={"repoUrl": token_url, "branch": "main"})], secret=True)
+
+    assert error is not None
+    message = error.issues[0].message
+    assert "ghp_secretToken" not in message
+    block = message.split("keep them by adding to deployments[0]:\n", 1)[1]
+    keep = yaml.safe_load("\n".join(line[6:] for line in block.splitlines() if line.startswith("      ")))
+    assert keep["source"] == {"repoUrl": guard.AS_CONFIGURED, "branch": guard.AS_CONFIGURED, "repoDir": "infra"}
 
 
 def test_what_the_resource_sends_by_default_keeps_the_same_value_and_a_false_the_service_omits_is_kept(
@@ -541,7 +555,12 @@ def test_settings_pull_round_trips_into_a_config_the_guard_accepts(
 
     assert error is None
     [written] = recording.of_type(DEPLOYMENT_SETTINGS)
-    assert written.inputs["operationContext"]["oidc"]["aws"]["sessionName"] == "infra-prod"
+    # The key is secret now, so the session name is sent as a secret: read it where it was loaded.
+    assert written.inputs["operationContext"]["oidc"]["aws"]["sessionName"] == offline.SECRET
+    values = {"organization": "acme", "deployments": [pulled]}
+    [deployment] = load_settings(raw_config(values), secret_keys={"deployments"}).roles[0].deployments
+    assert deployment.session is not None
+    assert deployment.session.session_name == "infra-prod"
     assert (
         guard.lost(guard.current_settings(recorded("console_settings")), guard.config_leaves(pulled["settings"]), None)
         == {}

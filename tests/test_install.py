@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.version import Version
 
 from oidc import package
 from tests.conftest import PROJECT_DIR
@@ -158,7 +159,7 @@ def test_the_wheel_installs_and_gives_the_component_to_a_program_outside_the_rep
     assert Path(report["oidc"]).is_relative_to(target), "oidc comes from the installed wheel, not the repository"
     assert "aws:iam/role:Role" in report["types"]
     assert "pulumiservice:index:DeploymentSettings" in report["types"]
-    assert report["version"] == package.PACKAGE_VERSION
+    assert Version(report["version"]) == Version(package.PACKAGE_VERSION)
     expected = [*PROJECT["dependencies"], *(f'{r}; extra == "cli"' for r in PROJECT["optional-dependencies"]["cli"])]
     assert sorted(map(Requirement, report["requires"]), key=str) == sorted(map(Requirement, expected), key=str)
     assert report["typed"], "py.typed ships, so type checkers read the package's argument types"
