@@ -2,13 +2,14 @@
 
 import pulumi
 
+from oidc.cloud import CloudError
 from oidc.component import PulumiCloudOidc
 from oidc.settings import ConfigError, load_settings, read_aws_region, read_pulumi_config, read_secret_keys
 
 try:
     settings = load_settings(read_pulumi_config(), aws_region=read_aws_region(), secret_keys=read_secret_keys())
     access = PulumiCloudOidc("pulumi-cloud", settings)
-except ConfigError as error:
+except (ConfigError, CloudError) as error:
     raise pulumi.RunError(str(error)) from None
 
 for output, value in access.stack_outputs.items():

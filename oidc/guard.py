@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from oidc import audiences
-from oidc.cloud import PulumiCloud
+from oidc.cloud import OFFLINE, NoToken, PulumiCloud
 from oidc.durations import format_duration, parse_duration
 from oidc.settings import ConfigIssue, DeploymentStack, EscEnvironment, RoleSettings, Secret, Settings
 
@@ -437,7 +437,7 @@ def guard(
     """Every loss the program's writes would cause, and every environment it would create that exists.
 
     ``adopt`` gives the command that brings an existing environment into this stack for the role's entry.
-    Raises :class:`oidc.cloud.CloudError` when Pulumi Cloud cannot be read.
+    Raises :class:`oidc.cloud.CloudError` when Pulumi Cloud cannot be read, or does not hold a managed stack.
     """
     org = settings.organization
     managed = [d for role in settings.roles for d in role.managed_stacks]
@@ -499,8 +499,8 @@ def _quote(text: str) -> str:
     return text if re.fullmatch(r"[\w./:=@%+-]+", text) else "'" + text.replace("'", "'\\''") + "'"
 
 
-def unguarded_warning(stacks: Sequence[str], environments: Sequence[str], *, offline: bool) -> str:
-    """What the program says when it cannot read Pulumi Cloud before writing to it."""
+def unguarded_warning(stacks: Sequence[str], environments: Sequence[str], missing: NoToken) -> str:
+    """What the program says when it cannot read Pulumi Cloud before writing to it, and why (``missing``)."""
     what = " and ".join(
         part
         for part in (
@@ -509,13 +509,8 @@ def unguarded_warning(stacks: Sequence[str], environments: Sequence[str], *, off
         )
         if part
     )
-    why = "plan runs offline, without Pulumi Cloud" if offline else "no Pulumi Cloud token was found"
-    fix = (
-        "pulumi preview reads them first"
-        if offline
-        else "log in (pulumi login), or set PULUMI_ACCESS_TOKEN or pulumiservice:accessToken, and preview again"
-    )
+    fix = missing.fix if missing == OFFLINE else f"{missing.fix}, and preview again"
     return (
-        f"not guarded: {why}, so nothing checked that writing {what} erases nothing "
+        f"not guarded: {missing.reason}, so nothing checked that writing {what} erases nothing "
         f"(pulumiservice.DeploymentSettings replaces a stack's settings whole); {fix}"
     )
