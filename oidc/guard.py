@@ -17,6 +17,7 @@ stack's state) and no longer declares is a removal the user asked for, not a los
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -195,9 +196,29 @@ def _hide(value: Any) -> Any:
     return value
 
 
+SHORT_CHARS = 80
+"""How much of a field's value a message shows."""
+
+
 def _short(value: Any) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
-    return text if len(text) <= 80 else text[:79] + "…"
+    text = yaml.safe_dump(_pruned(value, [SHORT_CHARS]), default_flow_style=True, width=10_000)
+    text = text.strip().removesuffix("...").strip()
+    return text if len(text) <= SHORT_CHARS else text[: SHORT_CHARS - 1] + "…"
+
+
+def _pruned(value: Any, budget: list[int]) -> Any:
+    """As much of ``value`` as :data:`SHORT_CHARS` characters can show, in the order YAML writes it (keys sorted):
+    every item takes at least two characters, so the first ``budget`` items and the start of long strings
+    suffice, and a value of a million items (a body of up to 1 MiB) costs no more to show than a short one."""
+    budget[0] -= 1
+    if isinstance(value, str):
+        return value[: 2 * SHORT_CHARS]
+    if isinstance(value, Mapping):
+        keys = heapq.nsmallest(budget[0] + 1, value, key=str)
+        return {key: _pruned(value[key], budget) for key in keys if budget[0] > 0}
+    if isinstance(value, list):
+        return [_pruned(item, budget) for item in value[: budget[0] + 1] if budget[0] > 0]
+    return value
 
 
 def _session(body: Mapping[str, Any]) -> dict[str, Any]:

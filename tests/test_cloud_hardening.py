@@ -464,6 +464,20 @@ def test_deeply_nested_json_is_a_clear_error_not_a_recursion_error(
         assert "RecursionError" not in text
 
 
+def test_settings_of_hundreds_of_thousands_of_items_are_judged_in_seconds(token_for: FakeCloud) -> None:
+    # Under the 1 MiB cap: one field the resource cannot express, holding 349,518 empty objects.
+    items = (cloud.MAX_SETTINGS_BYTES - 20) // 3
+    token_for.routes[SETTINGS_PATH] = cloud_server.raw(200, b'{"tag": [' + b",".join([b"{}"] * items) + b"]}")
+
+    recording, error, elapsed = preview()
+
+    assert error is not None
+    assert "      tag: the resource has no input for it; it is [{}, {}, {}," in error
+    assert len(error) < 2000
+    assert recording.resources == []
+    assert elapsed < ENDS_WITHIN  # the value shown is cut before it is written, not after
+
+
 def test_json_nested_to_the_limit_is_read() -> None:
     assert not cloud.deeper_than(json.loads("[" * cloud.MAX_DEPTH + "]" * cloud.MAX_DEPTH), cloud.MAX_DEPTH)
     assert cloud.deeper_than({"a": [{"b": [[]]}]}, 4)
