@@ -2,6 +2,7 @@
 
 import pulumi
 
+from oidc.cloud import CloudError
 from oidc.component import ProgramError, PulumiCloudOidc
 from oidc.settings import ConfigError, load_settings, read_aws_region, read_pulumi_config, read_secret_keys
 
@@ -10,6 +11,8 @@ try:
     access = PulumiCloudOidc("pulumi-cloud", settings)
 except ConfigError as error:
     raise ProgramError(error) from None
+except CloudError as error:
+    raise pulumi.RunError(str(error)) from None
 
 for output, value in access.stack_outputs.items():
     pulumi.export(output, value)

@@ -861,9 +861,9 @@ def parser() -> argparse.ArgumentParser:
         help="print the deployments[] entry that keeps a stack's current settings",
         description=(
             "Read GET /api/stacks/ORG/PROJECT/STACK/deployments/settings with the token the pulumiservice provider "
-            "would use (PULUMI_ACCESS_TOKEN, else the Pulumi CLI's login; PULUMI_BACKEND_URL for another API) and "
-            "print the deployments[] entry that keeps those settings. Exit 0 printed, 1 Pulumi Cloud failed or "
-            "found no token, 2 bad usage."
+            "would use (PULUMI_ACCESS_TOKEN, else the token the Pulumi CLI stored for that API; PULUMI_BACKEND_URL "
+            "for another API) and print the deployments[] entry that keeps those settings. Exit 0 printed, 1 Pulumi "
+            "Cloud failed, does not hold the stack, or no token was found, 2 bad usage."
         ),
     )
     pull_parser.add_argument("stack", metavar="ORG/PROJECT/STACK", help="the stack whose settings to keep")
@@ -874,7 +874,21 @@ def parser() -> argparse.ArgumentParser:
         help="where the entry goes in the config, for the commands that set its secrets (default: deployments[0]; "
         "e.g. roles.deploy.deployments[3])",
     )
+    pull_parser.add_argument(
+        "--timeout",
+        type=_timeout_option,
+        metavar="SECONDS",
+        help=f"the deadline of each request to Pulumi Cloud, retries and the whole answer included (default: "
+        f"${cloud.TIMEOUT_VARIABLE}, else {cloud.DEFAULT_TIMEOUT_SECONDS:g})",
+    )
     return root
+
+
+def _timeout_option(text: str) -> cloud.Timeout:
+    try:
+        return cloud.parse_timeout(text, "--timeout")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("--timeout is ")) from None
 
 
 def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
@@ -884,15 +898,18 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
     if args.command == "plan":
         return plan(args.stack, args.json, args.cwd, strict=args.strict)
     if args.command == "settings":
-        return settings_pull(args.stack, args.at)
+        return settings_pull(args.stack, args.at, args.timeout)
     return explain_command(args, stdin or sys.stdin)
 
 
 _ENTRY_PATH = re.compile(r"^(?:roles\.[a-z0-9][a-z0-9-]*\.)?deployments\[\d+\]$")
 
 
-def settings_pull(stack: str, at: str) -> int:
-    """``settings pull``: print the entry that keeps ``stack``'s settings (``org/project/stack``)."""
+def settings_pull(stack: str, at: str, timeout: cloud.Timeout | None = None) -> int:
+    """``settings pull``: print the entry that keeps ``stack``'s settings (``org/project/stack``).
+
+    ``timeout`` bounds each request (default: ``PULUMI_AWS_OIDC_TIMEOUT``, else 30 s).
+    """
     try:
         name = StackName.parse(stack)
     except UsageError:
@@ -906,17 +923,22 @@ def settings_pull(stack: str, at: str) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    credentials = cloud.find_credentials({}, os.environ)
-    if credentials is None:
+    try:
+        timeout = timeout or cloud.configured_timeout(os.environ)
+    except cloud.CloudError as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return EXIT_USAGE
+    credentials = cloud.find_credentials(None, os.environ)
+    if isinstance(credentials, cloud.NoToken):
         print(
-            "error: no Pulumi Cloud token: run pulumi login, or set PULUMI_ACCESS_TOKEN "
+            f"error: no Pulumi Cloud token: {credentials.reason}; {credentials.fix} "
             "(and PULUMI_BACKEND_URL for a self-hosted Pulumi Cloud)",
             file=sys.stderr,
         )
         return EXIT_INVALID
     org, project = name.organization, name.project
     try:
-        with cloud.PulumiCloud(credentials) as client:
+        with cloud.PulumiCloud(credentials, timeout=timeout) as client:
             body = client.deployment_settings(org, project, name.name)
     except cloud.CloudError as error:
         print(f"error: {error}", file=sys.stderr)

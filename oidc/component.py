@@ -370,7 +370,9 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         ``accounts.<key>.id`` the credentials do not reach fails), a reused provider's client IDs (one
         lacking an audience the roles need fails, with the command that adds it), and each role's trust
         policy is checked against its account's quota. A failure raises :class:`ConfigError` listing
-        every problem, with nothing declared but the AWS providers those reads went through.
+        every problem, with nothing declared but the AWS providers those reads went through. Pulumi Cloud
+        is read first (the guard); when it cannot be, :class:`oidc.cloud.CloudError` says so and nothing
+        is declared.
         """
         self.settings = settings
         added_here = self._guard(name, settings, opts)
@@ -433,18 +435,19 @@ class PulumiCloudOidc(pulumi.ComponentResource):
 
     @staticmethod
     def _guard(name: str, settings: Settings, opts: pulumi.ResourceOptions | None) -> Mapping[tuple[str, str], str]:
-        """Read what exists in Pulumi Cloud, and raise :class:`ConfigError` if the writes would erase any of it.
+        """Read what exists in Pulumi Cloud, and raise :class:`ConfigError` if the writes would erase any of it,
+        :class:`oidc.cloud.CloudError` (``pulumi cloud: ...``) if Pulumi Cloud cannot be read.
 
         Returns the client IDs this stack added to reused providers (none without a Pulumi Cloud token).
         """
         stacks = [f"{settings.organization}/{d.identity}" for r in settings.roles for d in r.managed_stacks]
         environments = [f"{settings.organization}/{e.identity}" for r in settings.roles for e in r.defined_environments]
         credentials = cloud.read_credentials()
-        if credentials is None:
+        if isinstance(credentials, cloud.NoToken):
             if stacks or environments:
                 # Offline (plan), nothing is ever guarded: a note. In a real run without a token: a warning.
-                say = pulumi.log.info if cloud.is_offline() else pulumi.log.warn
-                say(guard.unguarded_warning(stacks, environments, offline=cloud.is_offline()))
+                say = pulumi.log.info if credentials == cloud.OFFLINE else pulumi.log.warn
+                say(guard.unguarded_warning(stacks, environments, credentials))
             return {}
         # With nothing to write, the guard still reads this stack's last update: settings it would delete.
         # The engine names the admin stack's organization; where it does not, it is the organization configured.
@@ -463,7 +466,8 @@ class PulumiCloudOidc(pulumi.ComponentResource):
             with cloud.PulumiCloud(credentials) as client:
                 found = guard.guard(settings, client, admin, adopt)
         except cloud.CloudError as error:
-            raise ConfigError([ConfigIssue("pulumi cloud", f"{error}; nothing was declared")]) from None
+            # Not "invalid config": the config may be right, and Pulumi Cloud unreachable or the API URL wrong.
+            raise cloud.CloudError(f"{error.detail}; nothing was declared") from None
         if found.issues:
             raise ConfigError(found.issues)
         for warning in found.warnings:

@@ -17,6 +17,7 @@ stack's state) and no longer declares is a removal the user asked for, not a los
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from typing import Any
 import yaml
 
 from oidc import audiences
-from oidc.cloud import PulumiCloud
+from oidc.cloud import OFFLINE, NoToken, PulumiCloud
 from oidc.durations import format_duration, parse_duration
 from oidc.settings import ConfigIssue, DeploymentStack, EscEnvironment, RoleSettings, Secret, Settings
 
@@ -197,9 +198,29 @@ def _hide(value: Any) -> Any:
     return value
 
 
+SHORT_CHARS = 80
+"""How much of a field's value a message shows."""
+
+
 def _short(value: Any) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
-    return text if len(text) <= 80 else text[:79] + "…"
+    text = yaml.safe_dump(_pruned(value, [SHORT_CHARS]), default_flow_style=True, width=10_000)
+    text = text.strip().removesuffix("...").strip()
+    return text if len(text) <= SHORT_CHARS else text[: SHORT_CHARS - 1] + "…"
+
+
+def _pruned(value: Any, budget: list[int]) -> Any:
+    """As much of ``value`` as :data:`SHORT_CHARS` characters can show, in the order YAML writes it (keys sorted):
+    every item takes at least two characters, so the first ``budget`` items and the start of long strings
+    suffice, and a value of a million items (a body of up to 1 MiB) costs no more to show than a short one."""
+    budget[0] -= 1
+    if isinstance(value, str):
+        return value[: 2 * SHORT_CHARS]
+    if isinstance(value, Mapping):
+        keys = heapq.nsmallest(budget[0] + 1, value, key=str)
+        return {key: _pruned(value[key], budget) for key in keys if budget[0] > 0}
+    if isinstance(value, list):
+        return [_pruned(item, budget) for item in value[: budget[0] + 1] if budget[0] > 0]
+    return value
 
 
 def _session(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -450,7 +471,7 @@ def guard(
     """Every loss the program's writes would cause, and every environment it would create that exists.
 
     ``adopt`` gives the command that brings an existing environment into this stack for the role's entry.
-    Raises :class:`oidc.cloud.CloudError` when Pulumi Cloud cannot be read.
+    Raises :class:`oidc.cloud.CloudError` when Pulumi Cloud cannot be read, or does not hold a managed stack.
     """
     org = settings.organization
     managed = [d for role in settings.roles for d in role.managed_stacks]
@@ -518,8 +539,8 @@ def _quote(text: str) -> str:
     return text if re.fullmatch(r"[\w./:=@%+-]+", text) else "'" + text.replace("'", "'\\''") + "'"
 
 
-def unguarded_warning(stacks: Sequence[str], environments: Sequence[str], *, offline: bool) -> str:
-    """What the program says when it cannot read Pulumi Cloud before writing to it."""
+def unguarded_warning(stacks: Sequence[str], environments: Sequence[str], missing: NoToken) -> str:
+    """What the program says when it cannot read Pulumi Cloud before writing to it, and why (``missing``)."""
     what = " and ".join(
         part
         for part in (
@@ -528,13 +549,8 @@ def unguarded_warning(stacks: Sequence[str], environments: Sequence[str], *, off
         )
         if part
     )
-    why = "plan runs offline, without Pulumi Cloud" if offline else "no Pulumi Cloud token was found"
-    fix = (
-        "pulumi preview reads them first"
-        if offline
-        else "log in (pulumi login), or set PULUMI_ACCESS_TOKEN or pulumiservice:accessToken, and preview again"
-    )
+    fix = missing.fix if missing == OFFLINE else f"{missing.fix}, and preview again"
     return (
-        f"not guarded: {why}, so nothing checked that writing {what} erases nothing "
+        f"not guarded: {missing.reason}, so nothing checked that writing {what} erases nothing "
         f"(pulumiservice.DeploymentSettings replaces a stack's settings whole); {fix}"
     )

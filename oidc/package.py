@@ -26,6 +26,7 @@ from pulumi.provider.experimental import component_provider_host
 from pulumi.provider.experimental.util import camel_case
 
 from oidc import component
+from oidc.cloud import CloudError
 from oidc.settings import ConfigError, ConfigIssue, Settings, load_settings, raw_text, read_aws_region
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Account",
     "AccountRole",
     "AssumeRole",
+    "CloudError",
     "ConfigError",
     "Deployment",
     "Environment",
@@ -450,8 +452,9 @@ class PulumiCloudOidc(component.PulumiCloudOidc):
         """Validate ``args`` (:func:`to_settings`) and declare what they ask for, under a component named ``name``.
 
         Raises :class:`~oidc.settings.ConfigError`, listing every problem with its key path, before
-        anything is declared. Several roles and accounts share one component: give ``roles`` (and
-        ``accounts``) instead of ``role``, ``deployments`` and ``environments``.
+        anything is declared; :class:`~oidc.cloud.CloudError` (``pulumi cloud: ...``) when Pulumi Cloud cannot be
+        read before its deployment settings and environments are written. Several roles and accounts share one
+        component: give ``roles`` (and ``accounts``) instead of ``role``, ``deployments`` and ``environments``.
         """
         super().__init__(name, to_settings(args), opts)
 

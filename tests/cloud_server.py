@@ -1,10 +1,12 @@
 """A Pulumi Cloud REST API on 127.0.0.1 for the tests: a real HTTP server answering recorded bodies.
 
-Emulated: the three reads the program makes (a stack's deployment settings, an ESC environment, a stack's
-last resources), with their status codes (200, 404, 401, 500) and bodies of the shapes of the service's
-OpenAPI (``provider/pkg/cloud/spec.json`` of pulumi/pulumi-pulumiservice). Untested without the service:
-how it redacts a secret environment variable in a GET (the bodies here use the ``ciphertext`` form of its
-``SecretValue``), which fields it adds on its own, and its rate limits.
+Emulated: the reads the program makes (a stack's deployment settings, the stack itself, an ESC environment,
+a stack's last resources), with their status codes (200, 404, 401, 429, 500) and bodies of the shapes of the
+service's OpenAPI (``provider/pkg/cloud/spec.json`` of pulumi/pulumi-pulumiservice); and hostile servers
+that trickle, hang, send huge, deeply nested or undecodable bodies, or ask to retry later (``Retry-After``).
+Untested without the service: how it redacts a secret environment variable in a GET (the bodies here use the
+``ciphertext`` form of its ``SecretValue``), which fields it adds on its own, and its real rate limits and
+``Retry-After`` values.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +24,9 @@ from typing import Any
 from urllib.parse import unquote
 
 DATA = Path(__file__).resolve().parent / "data" / "cloud"
+
+HANG_SECONDS = 120.0
+"""The longest a hanging handler waits (it ends at once when the server stops)."""
 
 
 def recorded(name: str) -> Any:
@@ -34,17 +40,31 @@ class Request:
     path: str
     authorization: str | None
     accept: str | None
+    at: float = 0.0
+    """``time.monotonic()`` when it arrived."""
+
+
+Behaviour = Callable[[BaseHTTPRequestHandler, "FakeCloud"], None]
+"""A handler that writes the whole answer itself (a hostile server)."""
+Answer = tuple[int, Any] | Behaviour
 
 
 @dataclass
 class FakeCloud:
-    """Routes (decoded path -> status, body) and every request received."""
+    """Routes (decoded path -> status and body, or a behaviour) and every request received."""
 
     url: str = ""
-    routes: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    routes: dict[str, Answer] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     status: int | None = None
     """When set, every request gets this status (a 401 or a 500 of the whole API)."""
+    otherwise: Answer | None = None
+    """The answer to a path without route (default: 404 Not Found)."""
+    queued: dict[str, list[Answer]] = field(default_factory=dict)
+    """Answers given once each, in order, before the path's route (a 429, then the body)."""
+    sent: dict[str, int] = field(default_factory=dict)
+    """Bytes of body written by a behaviour, by path (what reached the socket before the client left)."""
+    closing: threading.Event = field(default_factory=threading.Event)
 
     def settings(self, org: str, project: str, stack: str, body: Any, status: int = 200) -> None:
         self.routes[f"/api/stacks/{org}/{project}/{stack}/deployments/settings"] = (status, body)
@@ -62,22 +82,124 @@ class FakeCloud:
     def paths(self) -> list[str]:
         return [request.path for request in self.requests]
 
+    def answer(self, path: str) -> Answer:
+        if self.status is not None:
+            return self.status, {"code": self.status, "message": "recorded failure"}
+        if self.queued.get(path):
+            return self.queued[path].pop(0)
+        return self.routes.get(path) or self.otherwise or (404, {"code": 404, "message": "Not Found"})
+
+
+def send(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+    """Write a whole answer: status, headers (``Content-Length`` unless given) and body."""
+    handler.send_response(status)
+    for name, value in {"Content-Length": str(len(body)), **(headers or {})}.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+# --- hostile servers --------------------------------------------------------------------------
+
+
+def raw(status: int, body: bytes, headers: dict[str, str] | None = None) -> Behaviour:
+    """Exactly these bytes as the body (not JSON, not UTF-8, a reason phrase of its own...)."""
+    return lambda handler, _: send(handler, status, body, {"Content-Type": "application/json", **(headers or {})})
+
+
+def trickle(body: bytes, interval: float, *, headers_too: bool = False) -> Behaviour:
+    """A server that answers one byte every ``interval`` seconds: the body, or the status line and headers too."""
+
+    def behave(handler: BaseHTTPRequestHandler, cloud: FakeCloud) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        slow = head + body if headers_too else body
+        if not headers_too:
+            handler.wfile.write(head)
+        for index in range(len(slow)):
+            if cloud.closing.wait(interval if index else 0):
+                return
+            handler.wfile.write(slow[index : index + 1])
+            handler.wfile.flush()
+
+    return _until_gone(behave)
+
+
+def hang() -> Behaviour:
+    """A server that reads the request and never answers (until the server stops)."""
+
+    def behave(_: BaseHTTPRequestHandler, cloud: FakeCloud) -> None:
+        cloud.closing.wait(HANG_SECONDS)
+
+    return behave
+
+
+def flood(size: int, *, declared: bool, chunk: int = 1 << 16) -> Behaviour:
+    """A valid JSON string of ``size`` bytes, sent as fast as the client reads, with or without its length."""
+
+    def behave(handler: BaseHTTPRequestHandler, cloud: FakeCloud) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        if declared:
+            handler.send_header("Content-Length", str(size))
+        else:
+            handler.send_header("Connection", "close")  # the body ends when the connection does
+        handler.end_headers()
+        handler.close_connection = True
+        path = unquote(handler.path)
+        written = 0
+        while written < size and not cloud.closing.is_set():
+            piece = b'"' if written == 0 else b'"' if written == size - 1 else b"x" * min(chunk, size - 1 - written)
+            handler.wfile.write(piece)
+            written += len(piece)
+            cloud.sent[path] = written
+
+    return _until_gone(behave)
+
+
+def nested(depth: int) -> Behaviour:
+    """A JSON body of ``depth`` nested lists: ``[[[...]]]``."""
+    return raw(200, b"[" * depth + b"]" * depth)
+
+
+def too_many_requests(retry_after: str | None) -> Behaviour:
+    """``429 Too Many Requests``, with this ``Retry-After`` (seconds or an HTTP date) if given."""
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    return raw(429, b'{"code": 429, "message": "Too Many Requests"}', headers)
+
+
+def _until_gone(behave: Behaviour) -> Behaviour:
+    """``behave``, ending quietly when the client closes the connection (as a cut-off client does)."""
+
+    def guarded(handler: BaseHTTPRequestHandler, cloud: FakeCloud) -> None:
+        try:
+            behave(handler, cloud)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True
+
+    return guarded
+
 
 def _handler(cloud: FakeCloud) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the service: the client reuses its connections
+
+        def handle(self) -> None:
+            with suppress(ConnectionResetError, BrokenPipeError):  # the client left (cut off, or its pool closed)
+                super().handle()
+
         def do_GET(self) -> None:
             path = unquote(self.path)
-            cloud.requests.append(Request("GET", path, self.headers.get("Authorization"), self.headers.get("Accept")))
-            if cloud.status is not None:
-                status, body = cloud.status, {"code": cloud.status, "message": "recorded failure"}
-            else:
-                status, body = cloud.routes.get(path, (404, {"code": 404, "message": "Not Found"}))
+            cloud.requests.append(
+                Request("GET", path, self.headers.get("Authorization"), self.headers.get("Accept"), time.monotonic())
+            )
+            answer = cloud.answer(path)
+            if callable(answer):
+                answer(self, cloud)
+                return
+            status, body = answer
             text = body if isinstance(body, str) else json.dumps(body)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/x-yaml" if isinstance(body, str) else "application/json")
-            self.send_header("Content-Length", str(len(text.encode())))
-            self.end_headers()
-            self.wfile.write(text.encode())
+            kind = "application/x-yaml" if isinstance(body, str) else "application/json"
+            send(self, status, text.encode(), {"Content-Type": kind})
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the tests read ``cloud.requests``."""
@@ -96,6 +218,7 @@ def serving() -> Iterator[FakeCloud]:
     try:
         yield cloud
     finally:
+        cloud.closing.set()
         server.shutdown()
         server.server_close()
 

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from oidc import cli, cloud, guard, offline
+from oidc.cloud import CloudError
 from oidc.component import PulumiCloudOidc
 from oidc.settings import ConfigError, Secret, load_settings
 from tests.cloud_server import FakeCloud, closed_port_url, recorded, serving
@@ -23,6 +24,7 @@ from tests.conftest import raw_config, run_component
 
 TOKEN = "pul-0123456789abcdef0123456789abcdef01234567"
 SETTINGS_PATH = "/api/stacks/acme/infra/prod/deployments/settings"
+STACK_PATH = "/api/stacks/acme/infra/prod"
 STATE_PATH = "/api/stacks/acme/pulumi-aws-oidc/dev/resources/latest"
 ADMIN_PATH = "/api/stacks/acme/pulumi-aws-oidc/dev"
 DEPLOYMENT_SETTINGS = "pulumiservice:index:DeploymentSettings"
@@ -46,12 +48,20 @@ KEEPS_CONSOLE: dict[str, Any] = {
 }
 
 
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries wait a few milliseconds here (tests/test_cloud_hardening.py times the real waits)."""
+    monkeypatch.setattr(cloud, "BACKOFF_SECONDS", (0.01, 0.02))
+
+
 @pytest.fixture
 def pulumi_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCloud]:
     with serving() as server:
         monkeypatch.setenv("PULUMI_ACCESS_TOKEN", TOKEN)
         monkeypatch.setenv("PULUMI_BACKEND_URL", server.url)
         server.stack("acme", "pulumi-aws-oidc", "dev")  # the admin stack, made by pulumi stack init
+        for stack in ("prod", "staging", "dev"):  # the stacks whose settings the tests manage
+            server.stack("acme", "infra", stack)
         yield server
 
 
@@ -61,14 +71,14 @@ def entry(**keys: Any) -> dict[str, Any]:
 
 def declare(
     deployments: list[dict[str, Any]] | None = None, secret: bool = False, **config: Any
-) -> tuple[offline.Recording, ConfigError | None]:
+) -> tuple[offline.Recording, ConfigError | CloudError | None]:
     """Run the component for acme's config; the recording, and the error it raised if any."""
     values = {"organization": "acme", "deployments": deployments if deployments is not None else [entry()], **config}
     loaded = load_settings(raw_config(values), secret_keys={"deployments"} if secret else ())
     recording = offline.Recording()
     try:
         run_component(loaded, recording=recording)
-    except ConfigError as error:
+    except (ConfigError, CloudError) as error:
         return recording, error
     return recording, None
 
@@ -83,7 +93,8 @@ def test_a_stack_without_settings_404_is_written_after_the_read_with_the_token_a
 
     assert error is None
     assert recording.of_type(DEPLOYMENT_SETTINGS)
-    assert pulumi_cloud.paths() == [STATE_PATH, ADMIN_PATH, SETTINGS_PATH]
+    # A 404 of the settings is "none" only once the stack itself is found.
+    assert pulumi_cloud.paths() == [STATE_PATH, ADMIN_PATH, SETTINGS_PATH, STACK_PATH]
     assert {request.authorization for request in pulumi_cloud.requests} == {f"token {TOKEN}"}
     assert not [w for w in recording.warnings if w.startswith("not guarded")]
 
@@ -378,8 +389,12 @@ def test_an_environment_this_stack_created_is_no_conflict(pulumi_cloud: FakeClou
         (401, STATE_PATH, "Pulumi Cloud refused the token from PULUMI_ACCESS_TOKEN (401 Unauthorized)"),
         # A 403 for the admin stack means another backend keeps it; for a stack's settings, a refusal.
         (403, SETTINGS_PATH, "Pulumi Cloud refused the token from PULUMI_ACCESS_TOKEN (403 Forbidden)"),
-        (500, STATE_PATH, "Pulumi Cloud failed (500 Internal Server Error). Nothing was changed; try again later"),
-        (503, STATE_PATH, "Pulumi Cloud failed (503 Service Unavailable)"),
+        (
+            500,
+            STATE_PATH,
+            "Pulumi Cloud failed (500 Internal Server Error) on each of 3 attempts. Nothing was changed; try again",
+        ),
+        (503, STATE_PATH, "Pulumi Cloud failed (503 Service Unavailable) on each of 3 attempts"),
     ],
 )
 def test_a_refused_token_or_a_failing_service_is_a_clear_error_and_nothing_is_declared(
@@ -389,13 +404,13 @@ def test_a_refused_token_or_a_failing_service_is_a_clear_error_and_nothing_is_de
 
     recording, error = declare()
 
-    assert error is not None
+    # Reported as Pulumi Cloud's failure, not as invalid config.
+    assert isinstance(error, CloudError)
     assert recording.resources == []
-    [issue] = error.issues
-    assert issue.path == "pulumi cloud"
-    assert issue.message.startswith(f"GET {pulumi_cloud.url}{path}: ")
-    assert expected in issue.message
-    assert "Traceback" not in str(error)
+    assert str(error).startswith(f"pulumi cloud: GET {pulumi_cloud.url}{path}: ")
+    assert expected in str(error)
+    assert str(error).endswith("; nothing was declared")
+    assert pulumi_cloud.paths().count(path) == (cloud.ATTEMPTS if status >= 500 else 1)
 
 
 def test_an_unreachable_api_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -405,11 +420,11 @@ def test_an_unreachable_api_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) ->
 
     recording, error = declare()
 
-    assert error is not None
+    assert isinstance(error, CloudError)
     assert recording.resources == []
-    [issue] = error.issues
-    assert issue.message.startswith(f"GET {url}{STATE_PATH}: cannot reach Pulumi Cloud (")
-    assert "PULUMI_BACKEND_URL" in issue.message
+    assert str(error).startswith(f"pulumi cloud: GET {url}{STATE_PATH}: cannot reach Pulumi Cloud (")
+    assert "on each of 3 attempts" in str(error)
+    assert "PULUMI_BACKEND_URL" in str(error)
 
 
 def test_a_body_of_another_shape_is_a_clear_error(pulumi_cloud: FakeCloud) -> None:
@@ -417,8 +432,8 @@ def test_a_body_of_another_shape_is_a_clear_error(pulumi_cloud: FakeCloud) -> No
 
     _, error = declare()
 
-    assert error is not None
-    assert "the answer is not of the documented shape" in error.issues[0].message
+    assert isinstance(error, CloudError)
+    assert "the answer is not of the documented shape" in str(error)
 
 
 # --- where the token comes from ----------------------------------------------------------------
@@ -438,9 +453,10 @@ def test_the_token_and_url_of_pulumiservice_config_are_used_as_the_provider_uses
 
             PulumiCloudOidc("pulumi-cloud", load_settings(read_pulumi_config(), secret_keys=read_secret_keys()))
 
+        server.stack("acme", "infra", "prod")
         offline.run_program(program, config, secret_keys=["pulumiservice:accessToken"])
 
-    assert server.paths() == [STATE_PATH, ADMIN_PATH, SETTINGS_PATH]
+    assert server.paths() == [STATE_PATH, ADMIN_PATH, SETTINGS_PATH, STACK_PATH]
     assert {request.authorization for request in server.requests} == {"token pul-from-config"}
 
 
@@ -448,16 +464,24 @@ def test_the_token_and_url_of_pulumiservice_config_are_used_as_the_provider_uses
     ("config", "environ", "expected"),
     [
         ({}, {}, None),
+        (None, {"PULUMI_ACCESS_TOKEN": "b"}, ("b", "PULUMI_ACCESS_TOKEN")),
         ({"pulumiservice:accessToken": "a"}, {"PULUMI_ACCESS_TOKEN": "b"}, ("a", "pulumiservice:accessToken")),
         ({}, {"PULUMI_ACCESS_TOKEN": "b"}, ("b", "PULUMI_ACCESS_TOKEN")),
     ],
 )
 def test_credentials_are_found_in_the_providers_order(
-    config: dict[str, str], environ: dict[str, str], expected: tuple[str, str] | None, tmp_path: Path
+    config: dict[str, str] | None, environ: dict[str, str], expected: tuple[str, str] | None, tmp_path: Path
 ) -> None:
     found = cloud.find_credentials(config, {**environ, "PULUMI_HOME": str(tmp_path)})
 
-    assert (found.token, found.source) == expected if found else expected is None
+    if expected is None:
+        assert found == cloud.NoToken(
+            "no Pulumi Cloud token was found",
+            "log in (pulumi login), or set PULUMI_ACCESS_TOKEN or pulumiservice:accessToken",
+        )
+    else:
+        assert isinstance(found, cloud.Credentials)
+        assert (found.token, found.source) == expected
 
 
 def test_the_clis_stored_login_is_the_last_source_and_the_url_defaults_to_pulumi_cloud(tmp_path: Path) -> None:
@@ -466,7 +490,9 @@ def test_the_clis_stored_login_is_the_last_source_and_the_url_defaults_to_pulumi
 
     found = cloud.find_credentials({}, {"PULUMI_HOME": str(tmp_path)})
 
-    assert found == cloud.Credentials("pul-stored", str(tmp_path / "credentials.json"), "https://api.pulumi.com")
+    assert found == cloud.Credentials(
+        "pul-stored", str(tmp_path / "credentials.json"), "https://api.pulumi.com", "the default"
+    )
     assert "pul-stored" not in repr(found)
 
 
@@ -486,14 +512,17 @@ def test_the_clis_stored_login_is_the_last_source_and_the_url_defaults_to_pulumi
 def test_the_api_url_is_found_in_the_providers_order(config: dict[str, str], environ: dict[str, str], url: str) -> None:
     found = cloud.find_credentials(config, {**environ, "PULUMI_ACCESS_TOKEN": "t"})
 
-    assert found is not None
+    assert isinstance(found, cloud.Credentials)
     assert found.api_url == url
 
 
 def test_a_login_to_a_backend_without_token_is_no_credentials(tmp_path: Path) -> None:
     (tmp_path / "credentials.json").write_text(json.dumps({"current": "s3://state", "accessTokens": {}}))
 
-    assert cloud.find_credentials({}, {"PULUMI_HOME": str(tmp_path)}) is None
+    found = cloud.find_credentials({}, {"PULUMI_HOME": str(tmp_path)})
+
+    assert isinstance(found, cloud.NoToken)
+    assert found.reason == "no Pulumi Cloud token was found"
 
 
 # --- plan never reads Pulumi Cloud -----------------------------------------------------------------
@@ -591,6 +620,7 @@ def test_settings_pull_without_token_or_with_a_failing_api_says_so(
     pulumi_cloud.status = 500
     code, out, err = pull(capsys, "acme/infra/prod")
     assert (code, out) == (1, "")
+    assert err.startswith(f"error: pulumi cloud: GET {pulumi_cloud.url}{SETTINGS_PATH}: ")
     assert "Pulumi Cloud failed (500 Internal Server Error)" in err
 
     monkeypatch.delenv("PULUMI_ACCESS_TOKEN")
