@@ -123,8 +123,14 @@ def is_loopback(host: str) -> bool:
     return address.is_loopback
 
 
-def check_api_url(url: str, source: str) -> None:
-    """Refuse, before any request, an API URL the token must not be sent to (:class:`CloudError`)."""
+def check_api_url(
+    url: str,
+    source: str,
+    url_keys: str = "pulumiservice:apiUrl / PULUMI_BACKEND_URL",
+    token_keys: str = "PULUMI_ACCESS_TOKEN or pulumiservice:accessToken",
+) -> None:
+    """Refuse, before any request, an API URL the token must not be sent to (:class:`CloudError`); messages name
+    ``url_keys`` and ``token_keys``, the keys the reader takes them from."""
     shown = redact_url(url)
     try:
         parts = urlsplit(url)
@@ -134,13 +140,13 @@ def check_api_url(url: str, source: str) -> None:
     if parts is None or parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
         raise CloudError(
             f"the API URL {shown} (from {source}) is not an http(s) URL of a Pulumi Cloud API; set "
-            f"pulumiservice:apiUrl (or PULUMI_BACKEND_URL) to the API of your Pulumi Cloud, e.g. {DEFAULT_API_URL}"
+            f"{url_keys} to the API of your Pulumi Cloud, e.g. {DEFAULT_API_URL}"
         )
     if parts.username is not None or parts.password is not None:
         raise CloudError(
             f"the API URL {shown} (from {source}) has credentials in it; they would end up in logs and messages. "
             "Remove them from the URL: the Pulumi Cloud token is sent in the Authorization header "
-            "(PULUMI_ACCESS_TOKEN or pulumiservice:accessToken)"
+            f"({token_keys})"
         )
     if parts.query or parts.fragment:
         raise CloudError(
@@ -168,6 +174,11 @@ class Credentials:
     api_url: str = DEFAULT_API_URL
     url_source: str = "the default"
     """``pulumiservice:apiUrl``, ``PULUMI_BACKEND_URL``, ``PULUMI_API`` or ``the default``."""
+    url_keys: str = "pulumiservice:apiUrl / PULUMI_BACKEND_URL"
+    """The keys that set the URL for this reader, which messages name: the program reads the stack's
+    ``pulumiservice:apiUrl`` too, ``settings pull`` only the environment."""
+    token_keys: str = "PULUMI_ACCESS_TOKEN or pulumiservice:accessToken"
+    """The keys that set the token for this reader, likewise."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +196,10 @@ def find_credentials(config: Mapping[str, str] | None, environ: Mapping[str, str
     is read (``settings pull``); ``environ`` is the process environment.
     """
     explicit = "PULUMI_ACCESS_TOKEN or pulumiservice:accessToken" if config is not None else "PULUMI_ACCESS_TOKEN"
+    keys = {
+        "url_keys": "pulumiservice:apiUrl / PULUMI_BACKEND_URL" if config is not None else "PULUMI_BACKEND_URL",
+        "token_keys": explicit,
+    }
     config = config or {}
     api_url, url_source = next(
         ((value.rstrip("/"), key) for key in ("pulumiservice:apiUrl",) if (value := config.get(key))),
@@ -194,9 +209,11 @@ def find_credentials(config: Mapping[str, str] | None, environ: Mapping[str, str
         ),
     )
     if config.get("pulumiservice:accessToken"):
-        return Credentials(config["pulumiservice:accessToken"], "pulumiservice:accessToken", api_url, url_source)
+        return Credentials(
+            config["pulumiservice:accessToken"], "pulumiservice:accessToken", api_url, url_source, **keys
+        )
     if environ.get("PULUMI_ACCESS_TOKEN"):
-        return Credentials(environ["PULUMI_ACCESS_TOKEN"], "PULUMI_ACCESS_TOKEN", api_url, url_source)
+        return Credentials(environ["PULUMI_ACCESS_TOKEN"], "PULUMI_ACCESS_TOKEN", api_url, url_source, **keys)
     home = Path(environ["PULUMI_HOME"]) if environ.get("PULUMI_HOME") else Path.home() / ".pulumi"
     stored = home / "credentials.json"
     try:
@@ -212,7 +229,7 @@ def find_credentials(config: Mapping[str, str] | None, environ: Mapping[str, str
     wanted = normalized_url(api_url)
     for url, token in usable.items():
         if normalized_url(url) == wanted:
-            return Credentials(token, str(stored), api_url, url_source)
+            return Credentials(token, str(stored), api_url, url_source, **keys)
     if not usable:
         return NoToken("no Pulumi Cloud token was found", f"log in (pulumi login), or set {explicit}")
     current = document.get("current")
@@ -367,7 +384,7 @@ class PulumiCloud:
     def __init__(self, credentials: Credentials, *, timeout: Timeout | None = None) -> None:
         """:class:`CloudError` before any request for an API URL the token must not go to, or a wrong
         ``PULUMI_AWS_OIDC_TIMEOUT``; ``timeout`` (default: :func:`configured_timeout`) bounds each request."""
-        check_api_url(credentials.api_url, credentials.url_source)
+        check_api_url(credentials.api_url, credentials.url_source, credentials.url_keys, credentials.token_keys)
         self.credentials = credentials
         self.timeout = timeout or configured_timeout(os.environ)
         self._url = redact_url(credentials.api_url)
@@ -412,7 +429,7 @@ class PulumiCloud:
                     f"GET {self._url}{stack_path}: 404 Not Found: the stack {org}/{project}/{stack} does not exist "
                     f"in this Pulumi Cloud, or {self._url} (from {self.credentials.url_source}) is not the API of "
                     "your Pulumi Cloud (an API URL that is not one answers 404 to everything). Check the stack's "
-                    "organization, project and name, and pulumiservice:apiUrl / PULUMI_BACKEND_URL; a stack's "
+                    f"organization, project and name, and {self.credentials.url_keys}; a stack's "
                     "deployment settings are written only to a stack that exists (pulumi stack init)"
                 )
             return None
@@ -477,7 +494,7 @@ class PulumiCloud:
         if raw is None:
             return None
         where = f"GET {self._url}{path}"
-        api = "is pulumiservice:apiUrl / PULUMI_BACKEND_URL the API of your Pulumi Cloud?"
+        api = f"is {self.credentials.url_keys} the API of your Pulumi Cloud?"
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -577,13 +594,13 @@ class PulumiCloud:
             raise self._error(
                 f"{where}: Pulumi Cloud refused the token from {self.credentials.source} ({status} {reason}). Use a "
                 "token of a member of the organization who may read its stacks' settings and environments: "
-                "pulumi login, PULUMI_ACCESS_TOKEN, or pulumiservice:accessToken"
+                f"pulumi login, or {self.credentials.token_keys}"
             )
         if answer.is_redirect:
             location = excerpt(redact_url(answer.headers.get("Location", "")), 120)
             raise self._error(
                 f"{where}: answered {status} {reason}, a redirect to {location}, which is not followed: the token "
-                "goes only to the API URL configured. Set pulumiservice:apiUrl / PULUMI_BACKEND_URL to the API itself"
+                "goes only to the API URL configured. Set {self.credentials.url_keys} to the API itself"
             )
         if not answer.is_success:
             raise self._error(f"{where}: unexpected answer {status} {reason}")
@@ -594,7 +611,7 @@ class PulumiCloud:
         if encoding not in {"", "identity"}:
             raise self._error(
                 f"{where}: the answer is compressed ({excerpt(encoding, 40)}) though none was asked for; is "
-                "pulumiservice:apiUrl / PULUMI_BACKEND_URL the API of your Pulumi Cloud?"
+                f"{self.credentials.url_keys} the API of your Pulumi Cloud?"
             )
         declared = answer.headers.get("Content-Length", "").strip()
         if declared.isdigit() and int(declared) > limit:
@@ -662,26 +679,24 @@ class PulumiCloud:
         part = f", {received} bytes of the body so far" if received else ""
         return self._error(
             f"{where}: no complete answer within {self.timeout}{part}; Pulumi Cloud may be slow or unreachable from "
-            "here. Nothing was changed; try again, or check pulumiservice:apiUrl / PULUMI_BACKEND_URL"
+            f"here. Nothing was changed; try again, or check {self.credentials.url_keys}"
         )
 
-    @staticmethod
-    def _unreachable(where: str, error: Exception) -> tuple[str, str]:
+    def _unreachable(self, where: str, error: Exception) -> tuple[str, str]:
         return (
             f"{where}: cannot reach Pulumi Cloud ({excerpt(str(error) or type(error).__name__, 120)})",
-            "Check the network, and pulumiservice:apiUrl / PULUMI_BACKEND_URL if this is not the API of your "
-            "Pulumi Cloud",
+            f"Check the network, and {self.credentials.url_keys} if this is not the API of your Pulumi Cloud",
         )
 
     def _too_large(self, where: str, how: str, limit: int) -> CloudError:
         return self._error(
             f"{where}: the answer {how} {limit // (1024 * 1024)} MiB, the most this program reads there (no such "
-            "answer of the API is that large), so it was not read further. Is pulumiservice:apiUrl / "
-            "PULUMI_BACKEND_URL the API of your Pulumi Cloud?"
+            "answer of the API is that large), so it was not read further. Is "
+            f"{self.credentials.url_keys} the API of your Pulumi Cloud?"
         )
 
     def _unexpected(self, path: str, text: str) -> CloudError:
         return self._error(
             f"GET {self._url}{path}: the answer is not of the documented shape ({excerpt(text)}); is "
-            "pulumiservice:apiUrl / PULUMI_BACKEND_URL the API of a Pulumi Cloud?"
+            f"{self.credentials.url_keys} the API of a Pulumi Cloud?"
         )

@@ -375,8 +375,8 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         is declared.
         """
         self.settings = settings
-        added_here = self._guard(name, settings, opts)
-        accounts, issues = self._read_accounts(name, settings, opts, added_here)
+        held_here = self._guard(name, settings, opts)
+        accounts, issues = self._read_accounts(name, settings, opts, held_here)
         roles: dict[str, _Role] = {}
         for role in settings.roles:
             account = accounts.get(role.account)
@@ -472,7 +472,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
             raise ConfigError(found.issues)
         for warning in found.warnings:
             pulumi.log.warn(warning)
-        return found.added_client_ids
+        return found.client_id_resources
 
     def _child_options(self, provider: pulumi.ProviderResource | None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, providers={"aws": provider} if provider else None)
@@ -482,7 +482,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         name: str,
         settings: Settings,
         opts: pulumi.ResourceOptions | None,
-        added_here: Mapping[tuple[str, str], str],
+        held_here: Mapping[tuple[str, str], str],
     ) -> tuple[dict[str, _Account], list[ConfigIssue]]:
         issues: list[ConfigIssue] = []
         accounts: dict[str, _Account] = {}
@@ -520,7 +520,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                     invoke,
                     f"{account.config_path}oidcProvider.arn",
                     add_audiences=oidc.add_audiences,
-                    added_here=added_here,
+                    held_here=held_here,
                 )
                 if problem is not None:
                     issues.append(problem)
@@ -712,7 +712,7 @@ def _check_reused_provider(
     path: str,
     *,
     add_audiences: bool = False,
-    added_here: Mapping[tuple[str, str], str] | None = None,
+    held_here: Mapping[tuple[str, str], str] | None = None,
 ) -> tuple[ConfigIssue | None, tuple[str, ...]]:
     """What keeps the reused provider at ``arn`` from admitting the roles' tokens, if anything, and the
     audiences it lacks.
@@ -732,12 +732,13 @@ def _check_reused_provider(
     client_ids = cast("Sequence[str] | None", existing.client_id_lists)
     if client_ids is None:
         return None, ()
-    going = {a: urn for (provider, a), urn in (added_here or {}).items() if provider == arn and a in audiences}
+    going = {a: urn for (provider, a), urn in (held_here or {}).items() if provider == arn and a in audiences}
     if going and not add_audiences:
         return _issue(
             path.removesuffix("arn") + "addAudiences",
-            f"is off, so pulumi up deletes the client IDs this stack added to {arn} ({sorted(going)}), which the "
-            "roles still need: STS would then reject their tokens. Keep addAudiences: true, or hand them over "
+            f"is off, so pulumi up deletes this stack's client-ID resources of {arn} ({sorted(going)}), and a delete "
+            "removes its client ID where this stack is its last claimant and this program added it, although the "
+            "roles still need them: STS would then reject their tokens. Keep addAudiences: true, or hand them over "
             "first, so that the delete leaves them: "
             + "; ".join(f"pulumi state delete '{urn}'" for _, urn in sorted(going.items())),
         ), tuple(sorted(going))

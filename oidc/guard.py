@@ -424,8 +424,10 @@ class State:
     """``org/project/stack`` -> the inputs of the stack's ``DeploymentSettings``."""
     environments: set[str] | None
     """``org/project/name`` of each environment; ``None`` when the update cannot be read."""
-    added_client_ids: dict[tuple[str, str], str] = field(default_factory=dict)
-    """(provider ARN, client ID) -> URN of each client-ID resource that added its client ID."""
+    client_id_resources: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(provider ARN, client ID) -> URN of each client-ID resource of this stack (``addAudiences``): whether it
+    added its client ID or found it, its delete removes the client ID when this stack is its last claimant
+    and this program added it."""
 
 
 def _state(cloud: PulumiCloud, admin: AdminStack) -> State:
@@ -436,11 +438,11 @@ def _state(cloud: PulumiCloud, admin: AdminStack) -> State:
     resources = found or []
     written: dict[str, Mapping[str, Any]] = {}
     environments: set[str] = set()
-    added: dict[tuple[str, str], str] = {}
+    held: dict[tuple[str, str], str] = {}
     for resource in resources:
         outputs = resource.get("outputs") or {}
-        if resource.get("type") == audiences.TYPE and isinstance(outputs, dict) and outputs.get("added") is True:
-            added[(str(outputs.get("providerArn")), str(outputs.get("clientId")))] = str(resource.get("urn"))
+        if resource.get("type") == audiences.TYPE and isinstance(outputs, dict) and not resource.get("delete"):
+            held[(str(outputs.get("providerArn")), str(outputs.get("clientId")))] = str(resource.get("urn"))
         inputs = resource.get("inputs") or {}
         if not isinstance(inputs, dict) or resource.get("delete"):
             continue
@@ -449,7 +451,7 @@ def _state(cloud: PulumiCloud, admin: AdminStack) -> State:
             written[key] = {k: v for k, v in inputs.items() if k not in {"organization", "project", "stack"}}
         elif resource.get("type") == ENVIRONMENT_TYPE:
             environments.add(f"{inputs.get('organization')}/{inputs.get('project') or 'default'}/{inputs.get('name')}")
-    return State(written, environments if known else None, added)
+    return State(written, environments if known else None, held)
 
 
 @dataclass(frozen=True)
@@ -458,8 +460,8 @@ class Findings:
 
     issues: list[ConfigIssue]
     warnings: list[str]
-    added_client_ids: Mapping[tuple[str, str], str] = field(default_factory=dict)
-    """Client IDs this stack added to reused providers (``addAudiences``), by provider ARN and client ID."""
+    client_id_resources: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """This stack's client-ID resources on reused providers (``addAudiences``), by provider ARN and client ID."""
 
 
 def guard(
@@ -521,7 +523,7 @@ def guard(
                     "    or give this entry the name of an environment that does not exist yet",
                 )
             )
-    return Findings(issues, warnings, state.added_client_ids)
+    return Findings(issues, warnings, state.client_id_resources)
 
 
 def environment_import(

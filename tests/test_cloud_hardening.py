@@ -612,3 +612,20 @@ def test_settings_pull_timeout_option_sets_the_deadline(
         cli.main(["settings", "pull", "acme/infra/prod", "--timeout", "never"])
     assert raised.value.code == 2
     assert "--timeout: 'never': expected a number of seconds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("status", [404, 500, 401])
+def test_settings_pull_names_only_the_keys_it_reads_in_its_hints(
+    token_for: FakeCloud, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    # settings pull reads no stack's config: pulumiservice:apiUrl and pulumiservice:accessToken mean nothing to it.
+    monkeypatch.setattr(cloud, "BACKOFF_SECONDS", (0.01, 0.02))
+    token_for.status = status
+    token_for.routes.clear()
+
+    code, out, err, _ = pull(capsys)
+
+    assert (code, out) == (1, "")
+    assert "pulumiservice:" not in err
+    if status != 500:  # a failure of the service itself names no key
+        assert "PULUMI_BACKEND_URL" in err or "PULUMI_ACCESS_TOKEN" in err

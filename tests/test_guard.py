@@ -702,11 +702,16 @@ def state_with_an_added_client_id() -> dict[str, Any]:
     return {"region": "", "version": 3, "resources": [{"resource": resource}]}
 
 
+@pytest.mark.parametrize("added", [True, False])
 @pytest.mark.parametrize("add_audiences", [True, False])
-def test_turning_add_audiences_off_while_the_roles_need_what_it_added_is_refused_with_the_hand_over(
-    pulumi_cloud: FakeCloud, add_audiences: bool
+def test_turning_add_audiences_off_while_the_roles_need_what_it_holds_is_refused_with_the_hand_over(
+    pulumi_cloud: FakeCloud, add_audiences: bool, added: bool
 ) -> None:
-    pulumi_cloud.state("acme", "pulumi-aws-oidc", "dev", state_with_an_added_client_id())
+    # Found present (added false), the client ID is still this stack's to remove once the stack that added it
+    # has left: its delete removes it as the last claimant.
+    state = state_with_an_added_client_id()
+    state["resources"][0]["resource"]["outputs"]["added"] = added
+    pulumi_cloud.state("acme", "pulumi-aws-oidc", "dev", state)
     config = {
         "organization": "acme",
         "oidcProvider": {"arn": REUSED_ARN, "addAudiences": add_audiences},
@@ -722,5 +727,5 @@ def test_turning_add_audiences_off_while_the_roles_need_what_it_added_is_refused
 
     [issue] = raised.value.issues
     assert issue.path == "oidcProvider.addAudiences"
-    assert issue.message.startswith(f"is off, so pulumi up deletes the client IDs this stack added to {REUSED_ARN}")
+    assert issue.message.startswith(f"is off, so pulumi up deletes this stack's client-ID resources of {REUSED_ARN}")
     assert f"pulumi state delete '{CLIENT_ID_URN}'" in issue.message
