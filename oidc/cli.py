@@ -28,7 +28,7 @@ from typing import Any, TextIO
 
 import pulumi
 
-from oidc import audiences, cloud, component, explain, guard, offline
+from oidc import audiences, cloud, component, explain, guard, offline, testing
 from oidc.settings import PLAIN_FIELD, ConfigError, ConfigIssue, Settings, hidden_settings, load_settings
 
 EXIT_OK = 0
@@ -42,7 +42,7 @@ DEPLOY_TIME = "(computed at deploy time)"
 OFFLINE_NOTE = (
     "No credentials, no network: AWS look-ups are answered offline with partition aws; each account "
     "answers with its id (given, or its assumeRole's or reused provider's account), else a placeholder "
-    f"({offline.PLACEHOLDER_ACCOUNT} for the stack's default AWS provider); names AWS would generate (a "
+    f"({testing.PLACEHOLDER_ACCOUNT} for the stack's default AWS provider); names AWS would generate (a "
     "role's, unless its name is set) are placeholders too."
 )
 THUMBPRINT_NOTE = " The OIDC provider's thumbprint is read from the issuer's certificate chain at deploy time."

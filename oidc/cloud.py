@@ -261,6 +261,27 @@ def is_offline() -> bool:
 
 
 OFFLINE = NoToken("plan runs offline, without Pulumi Cloud", "pulumi preview reads them first")
+UNDER_MOCKS = NoToken(
+    "the program runs under mocks (a unit test), where nothing reads Pulumi Cloud",
+    "a real pulumi preview reads them first (a test can point the guard at a local server with "
+    "oidc.testing.reading_pulumi_cloud())",
+)
+
+_READ_UNDER_MOCKS: ContextVar[bool] = ContextVar("pulumi_cloud_under_mocks", default=False)
+
+
+@contextmanager
+def under_mocks() -> Iterator[None]:
+    """Within it, the running program reads Pulumi Cloud under mocks too (tests that serve it on 127.0.0.1)."""
+    token = _READ_UNDER_MOCKS.set(True)
+    try:
+        yield
+    finally:
+        _READ_UNDER_MOCKS.reset(token)
+
+
+def reads_under_mocks() -> bool:
+    return _READ_UNDER_MOCKS.get()
 
 
 def read_credentials() -> Credentials | NoToken:

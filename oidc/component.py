@@ -25,6 +25,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_pulumiservice as pulumiservice
 import pulumi_tls as tls
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.mocks import MockMonitor
 
 from oidc import audiences, claims, cloud, esc, guard, review, trust
 from oidc.settings import (
@@ -442,11 +444,13 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         """
         stacks = [f"{settings.organization}/{d.identity}" for r in settings.roles for d in r.managed_stacks]
         environments = [f"{settings.organization}/{e.identity}" for r in settings.roles for e in r.defined_environments]
-        credentials = cloud.read_credentials()
+        # Under mocks (a unit test, or plan) the monitor is the SDK's MockMonitor: read nothing unless asked.
+        mocked = isinstance(runtime_settings.get_monitor(), MockMonitor) and not cloud.reads_under_mocks()
+        credentials = cloud.UNDER_MOCKS if mocked and not cloud.is_offline() else cloud.read_credentials()
         if isinstance(credentials, cloud.NoToken):
             if stacks or environments:
-                # Offline (plan), nothing is ever guarded: a note. In a real run without a token: a warning.
-                say = pulumi.log.info if credentials == cloud.OFFLINE else pulumi.log.warn
+                # Offline (plan) or in a unit test, nothing is ever guarded: a note. In a real run: a warning.
+                say = pulumi.log.info if credentials in {cloud.OFFLINE, cloud.UNDER_MOCKS} else pulumi.log.warn
                 say(guard.unguarded_warning(stacks, environments, credentials))
             return {}
         # With nothing to write, the guard still reads this stack's last update: settings it would delete.

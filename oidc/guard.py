@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from oidc import audiences
-from oidc.cloud import OFFLINE, NoToken, PulumiCloud
+from oidc.cloud import OFFLINE, UNDER_MOCKS, NoToken, PulumiCloud
 from oidc.durations import format_duration, parse_duration
 from oidc.settings import ConfigIssue, DeploymentStack, EscEnvironment, RoleSettings, Secret, Settings
 
@@ -551,7 +551,7 @@ def unguarded_warning(stacks: Sequence[str], environments: Sequence[str], missin
         )
         if part
     )
-    fix = missing.fix if missing == OFFLINE else f"{missing.fix}, and preview again"
+    fix = missing.fix if missing in {OFFLINE, UNDER_MOCKS} else f"{missing.fix}, and preview again"
     return (
         f"not guarded: {missing.reason}, so nothing checked that writing {what} erases nothing "
         f"(pulumiservice.DeploymentSettings replaces a stack's settings whole); {fix}"

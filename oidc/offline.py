@@ -8,8 +8,6 @@ or leave it unknown, as a preview does for values only known at deploy time.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 import runpy
@@ -31,11 +29,9 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from oidc import claims
 from oidc.settings import namespace_values, raw_text
+from oidc.testing import CERTIFICATE_TOKEN, OidcMocks
 
-PLACEHOLDER_ACCOUNT = "123456789012"
-CERTIFICATE_TOKEN = "tls:index/getCertificate:getCertificate"
 SECRET = "[secret]"
 """How a secure value is shown."""
 SECRET_PLACEHOLDER = "secret"
@@ -85,94 +81,15 @@ class Recording:
         return [r for r in self.resources if r.parent_urn == parent.urn]
 
 
-class OfflineMocks(pulumi.runtime.Mocks):
-    """Answers the program's look-ups and fills in the outputs a real provider would compute."""
+class OfflineMocks(OidcMocks):
+    """:class:`oidc.testing.OidcMocks` that record every look-up in ``recording``; by default the issuer's chain is
+    left unknown, as a preview leaves what only a deployment reads."""
 
-    def __init__(
-        self,
-        recording: Recording,
-        partition: str = "aws",
-        account_id: str = PLACEHOLDER_ACCOUNT,
-        certificates: Sequence[Mapping[str, Any]] | None = None,
-        existing_client_ids: Sequence[str] | None = None,
-    ) -> None:
+    def __init__(self, recording: Recording, **options: Any) -> None:
+        options.setdefault("certificates", None)
+        super().__init__(**options)
         self.recording = recording
-        self.partition = partition
-        self.account_id = account_id
-        self.certificates = certificates
-        self.existing_client_ids = existing_client_ids
-        self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
-        self.provider_accounts: dict[str, str] = {}
-        """ID of each explicit AWS provider -> the account it answers for."""
-
-    def account_of(self, provider: str) -> str:
-        """The account a look-up through ``provider`` (``urn::id``, or empty for the default) reaches."""
-        if not provider:
-            return self.account_id
-        return self.provider_accounts.get(provider.rpartition("::")[2], self.account_id)
-
-    def _aws_provider_account(self, name: str, inputs: Mapping[str, Any]) -> str:
-        """The account an AWS provider reaches: its allowed account, its assumed role's, or one of its own.
-
-        Provider inputs arrive as JSON text. Without either, the account is a placeholder derived
-        from the provider's name, so that two such providers differ.
-        """
-        allowed = _json_input(inputs.get("allowedAccountIds")) or []
-        if allowed:
-            return str(allowed[0])
-        for assumed in _json_input(inputs.get("assumeRoles")) or []:
-            arn = str(assumed.get("roleArn", ""))
-            if re.fullmatch(r"arn:[^:]+:iam::\d{12}:role/.+", arn):
-                return arn.split(":")[4]
-        return str(100000000000 + int(hashlib.sha256(name.encode()).hexdigest(), 16) % 900000000000)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        self.recording.calls.append((args.token, dict(args.args)))
-        if args.token == "aws:index/getPartition:getPartition":
-            dns = "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
-            return {
-                "id": self.partition,
-                "partition": self.partition,
-                "dnsSuffix": dns,
-                "reverseDnsPrefix": "com.amazonaws",
-            }, []
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            account = self.account_of(args.provider or "")
-            arn = f"arn:{self.partition}:iam::{account}:user/offline"
-            return {"id": account, "accountId": account, "arn": arn, "userId": "AIDAOFFLINE"}, []
-        if args.token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
-            arn = str(args.args.get("arn", ""))
-            result: dict[str, Any] = {"id": arn, "arn": arn, "url": arn.partition(":oidc-provider/")[2], "tags": {}}
-            if self.existing_client_ids is not None:
-                result["clientIdLists"] = list(self.existing_client_ids)
-            return result, []
-        if args.token == CERTIFICATE_TOKEN and self.certificates is not None:
-            url = str(args.args.get("url", ""))
-            return {"id": "chain", "url": url, "certificates": [dict(c) for c in self.certificates]}, []
-        raise NotImplementedError(f"no offline answer for {args.token}")
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        inputs = dict(args.inputs)
-        self.inputs[(args.typ, args.name)] = inputs
-        if args.typ == "pulumi:providers:aws":
-            self.provider_accounts[f"{args.name}-id"] = self._aws_provider_account(args.name, inputs)
-            return f"{args.name}-id", inputs
-        account = self.account_of(args.provider or "")
-        if args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
-            arn = claims.provider_arn(self.partition, account, str(inputs["url"]))
-            return arn, {**inputs, "arn": arn, "tagsAll": inputs.get("tags") or {}}
-        if args.typ == "aws:iam/role:Role":
-            suffix = hashlib.sha256(args.name.encode()).hexdigest()[:7]
-            name = inputs.get("name") or f"{args.name}-{suffix}"
-            arn = f"arn:{self.partition}:iam::{account}:role{inputs.get('path', '/')}{name}"
-            return name, {**inputs, "name": name, "arn": arn, "uniqueId": f"AROA{suffix.upper()}"}
-        if args.typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
-            return f"{inputs['role']}-{args.name}", inputs
-        if args.typ == "pulumiservice:index:DeploymentSettings":
-            return f"{inputs['organization']}/{inputs['project']}/{inputs['stack']}", inputs
-        if args.typ == "pulumiservice:index:Environment":
-            return f"{inputs['organization']}/{inputs['project']}/{inputs['name']}", inputs
-        return f"{args.name}-id", inputs
+        self.calls = recording.calls
 
 
 def _hide_secret_inputs(value: Any) -> None:
@@ -194,16 +111,6 @@ def _hide_secret_inputs(value: Any) -> None:
                 _hide_secret_inputs(item.struct_value)
         elif kind == "list_value":
             _hide_secret_inputs(item.list_value)
-
-
-def _json_input(value: Any) -> Any:
-    """A provider's nested input, which the SDK sends as JSON text."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return None
-    return value
 
 
 class _RecordingMonitor(runtime_mocks.MockMonitor):
@@ -262,7 +169,7 @@ class _RecordingMonitor(runtime_mocks.MockMonitor):
 
     def Invoke(self, request: Any) -> Any:
         if request.tok == CERTIFICATE_TOKEN and self.offline.certificates is None:
-            self.offline.recording.calls.append((request.tok, {}))
+            self.offline.calls.append((request.tok, {}))
             return resource_pb2.ResourceInvokeResponse(unknown=True)
         return super().Invoke(request)  # type: ignore[no-untyped-call]
 

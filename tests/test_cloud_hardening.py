@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from oidc import cli, cloud, offline
+from oidc import cli, cloud, offline, testing
 from tests import cloud_server
 from tests.cloud_server import FakeCloud, serving
 from tests.conftest import PROJECT_DIR, project_config
@@ -34,6 +34,14 @@ STACK_PATH = "/api/stacks/acme/infra/prod"
 DEADLINE = 1.0
 ENDS_WITHIN = 8.0
 """A run that must end does so within this many seconds: about 1 s measured, and a slow shared machine."""
+
+
+@pytest.fixture(autouse=True)
+def guard_reads_the_local_server() -> Iterator[None]:
+    """The guard reads Pulumi Cloud only in a real preview or up; these tests run it under mocks against a server
+    they start, as a real run would read Pulumi Cloud."""
+    with testing.reading_pulumi_cloud():
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import pulumi
 import pytest
 import yaml
 
-from oidc import claims, component, esc, offline, trust
+from oidc import claims, component, esc, offline, testing, trust
 from oidc.settings import ConfigError, Settings
 from tests import certs
 from tests.conftest import run_component, settings
@@ -125,7 +125,7 @@ def test_reused_provider_of_another_account_fails_before_anything_is_declared() 
 
     [issue] = raised.value.issues
     assert issue.path == "oidcProvider.arn"
-    assert f"a provider of account {EXISTING_ACCOUNT}; this account is {offline.PLACEHOLDER_ACCOUNT}" in issue.message
+    assert f"a provider of account {EXISTING_ACCOUNT}; this account is {testing.PLACEHOLDER_ACCOUNT}" in issue.message
     assert recording.resources == []
 
 
@@ -220,13 +220,15 @@ def test_deployment_settings_carry_the_role_and_session() -> None:
     assert resource.inputs["sourceContext"] == {
         "git": {"repoUrl": "https://github.com/acme/infra.git", "branch": "main", "repoDir": "infra"}
     }
-    assert [warning.partition(":")[0] for warning in recording.warnings] == ["not guarded"]
+    assert recording.warnings == []  # under mocks the guard reads nothing, and says so in a note
+    assert [note.partition(":")[0] for note in recording.notes] == ["not guarded"]
 
 
 def test_without_a_pulumi_cloud_token_the_writes_are_declared_with_a_warning_that_nothing_guarded_them() -> None:
     configured = settings(environments=[{"project": "aws", "name": "dev"}])
 
-    recording = run_component(configured)
+    with testing.reading_pulumi_cloud():  # as a real run: under plain mocks the guard reads nothing
+        recording = run_component(configured)
 
     assert "sourceContext" not in recording.of_type(DEPLOYMENT_SETTINGS)[0].inputs
     [warning] = recording.warnings
@@ -419,12 +421,12 @@ def test_every_resource_and_look_up_of_an_account_goes_through_its_aws_provider(
     assert {name: account_of(r.outputs["arn"]) for name, r in roles.items()} == {
         "pulumi-cloud-deploy-role": PROD_ACCOUNT,
         "pulumi-cloud-staging-role": STAGING_ACCOUNT,
-        "pulumi-cloud-tools-role": offline.PLACEHOLDER_ACCOUNT,
+        "pulumi-cloud-tools-role": testing.PLACEHOLDER_ACCOUNT,
     }
     created = {r.name: r.outputs["arn"] for r in recording.of_type(PROVIDER)}
     assert {name: account_of(arn) for name, arn in created.items()} == {
         "pulumi-cloud-prod-provider": PROD_ACCOUNT,
-        "pulumi-cloud-tools-provider": offline.PLACEHOLDER_ACCOUNT,
+        "pulumi-cloud-tools-provider": testing.PLACEHOLDER_ACCOUNT,
     }
     assert federated(roles["pulumi-cloud-deploy-role"]) == {created["pulumi-cloud-prod-provider"]}
     assert federated(roles["pulumi-cloud-staging-role"]) == {STAGING_PROVIDER_ARN}
@@ -450,7 +452,7 @@ def test_an_account_id_the_credentials_do_not_reach_fails_before_any_iam_or_clou
     [issue] = raised.value.issues
     assert issue.path == "accounts.tools.id"
     assert "'999999999999'" in issue.message
-    assert f"reach account {offline.PLACEHOLDER_ACCOUNT}" in issue.message
+    assert f"reach account {testing.PLACEHOLDER_ACCOUNT}" in issue.message
     assert [r.type for r in recording.resources] == [AWS_PROVIDER]
 
 
@@ -642,7 +644,7 @@ def test_form_b_stack_outputs_map_roles_providers_stacks_and_environments() -> N
     prod_provider = claims.provider_arn("aws", PROD_ACCOUNT, ISSUER)
     assert outputs["oidcProviders"] == {
         "prod": prod_provider,
-        "tools": claims.provider_arn("aws", offline.PLACEHOLDER_ACCOUNT, ISSUER),
+        "tools": claims.provider_arn("aws", testing.PLACEHOLDER_ACCOUNT, ISSUER),
     }
     assert outputs["roles"]["deploy"] == {
         "arn": f"arn:aws:iam::{PROD_ACCOUNT}:role/deploy",
@@ -664,7 +666,7 @@ def test_two_account_keys_whose_credentials_reach_one_account_fail_before_anythi
         },
         accounts={
             "main": {},
-            "prod": {"assumeRole": {"roleArn": f"arn:aws:iam::{offline.PLACEHOLDER_ACCOUNT}:role/Admin"}},
+            "prod": {"assumeRole": {"roleArn": f"arn:aws:iam::{testing.PLACEHOLDER_ACCOUNT}:role/Admin"}},
         },
     )
 
@@ -673,5 +675,5 @@ def test_two_account_keys_whose_credentials_reach_one_account_fail_before_anythi
 
     [issue] = raised.value.issues
     assert issue.path == "accounts.prod"
-    assert f"reaches account {offline.PLACEHOLDER_ACCOUNT}, as accounts.main does" in issue.message
+    assert f"reaches account {testing.PLACEHOLDER_ACCOUNT}, as accounts.main does" in issue.message
     assert [r.type for r in recording.resources] == ["pulumi:providers:aws"]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from oidc import cli, cloud, guard, offline
+from oidc import cli, cloud, guard, offline, testing
 from oidc.cloud import CloudError
 from oidc.component import PulumiCloudOidc
 from oidc.settings import ConfigError, Secret, load_settings
@@ -46,6 +46,14 @@ KEEPS_CONSOLE: dict[str, Any] = {
     },
     "sourceContext": {"git": {"repoUrl": "https://github.com/acme/infra.git", "branch": "main", "repoDir": "infra"}},
 }
+
+
+@pytest.fixture(autouse=True)
+def guard_reads_the_local_server() -> Iterator[None]:
+    """The guard reads Pulumi Cloud only in a real preview or up; these tests run it under mocks against a server
+    they start, as a real run would read Pulumi Cloud."""
+    with testing.reading_pulumi_cloud():
+        yield
 
 
 @pytest.fixture(autouse=True)

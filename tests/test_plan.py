@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from oidc import cli, offline
+from oidc import cli, testing
 from tests.conftest import PROJECT_DIR, project_config
 
 ORG: dict[str, Any] = {
@@ -621,8 +621,8 @@ def test_plan_of_a_composed_program_names_each_accounts_component(
 
     assert code == cli.EXIT_OK
     assert [line for line in out.splitlines() if line.startswith("Account ")] == [
-        f"Account default ({offline.PLACEHOLDER_ACCOUNT}) of team-a",
-        f"Account default ({offline.PLACEHOLDER_ACCOUNT}) of team-b",
+        f"Account default ({testing.PLACEHOLDER_ACCOUNT}) of team-a",
+        f"Account default ({testing.PLACEHOLDER_ACCOUNT}) of team-b",
     ]
 
 

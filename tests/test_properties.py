@@ -29,12 +29,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oidc import claims, offline, trust
+from oidc import claims, testing, trust
 from oidc.durations import format_duration
 from oidc.settings import MAX_TRUST_POLICY_CHARS, ConfigError, RoleSettings, Settings, load_settings
 from tests.conftest import raw_config, run_component
 
-ACCOUNT = offline.PLACEHOLDER_ACCOUNT
+ACCOUNT = testing.PLACEHOLDER_ACCOUNT
 NAME_CHARS = "abA1-_."
 ORG_FIRST = "ab1"
 ORG_CHARS = "ab1-_."
