@@ -664,6 +664,56 @@ def _timestamp(value: Any) -> str | None:
         return f"{value!r} (not a time)"
 
 
+DEPLOYMENT_SETTINGS = "pulumiservice:index:DeploymentSettings"
+ENVIRONMENT = "pulumiservice:index:Environment"
+
+
+def held(view: RoleView) -> tuple[frozenset[str], frozenset[str]]:
+    """The stacks whose deployment settings the role's component declares, and the ESC environments it creates,
+    each as ``org/project/name``: their settings and ``fn::open::aws-login`` name this role's ARN."""
+    stacks = frozenset(
+        f"{r.inputs['organization']}/{r.inputs['project']}/{r.inputs['stack']}"
+        for r in view.children
+        if r.type == DEPLOYMENT_SETTINGS
+    )
+    environments = frozenset(
+        f"{r.inputs['organization']}/{r.inputs['project']}/{r.inputs['name']}"
+        for r in view.children
+        if r.type == ENVIRONMENT
+    )
+    return stacks, environments
+
+
+def deployment_entries(evaluated: Evaluated) -> dict[tuple[str, str], tuple[explain.Entry, ...]]:
+    """Each role's ``deployments[]`` as the stack's config writes them, by account and role key.
+
+    Only for the program built from the stack's config (one component whose roles manage the stacks the config
+    says): hints then name the entry to change (``roles.readonly.deployments[1]``); otherwise ``{}``.
+    """
+    if composed(evaluated.roles):
+        return {}
+    try:
+        settings = _offline_settings(evaluated.config)
+    except ConfigError:
+        return {}
+    if settings is None:
+        return {}
+    recorded = {(view.account, view.key): held(view)[0] for view in evaluated.roles}
+    found = {}
+    for role in settings.roles:
+        managed = frozenset(f"{settings.organization}/{d.identity}" for d in role.managed_stacks)
+        if recorded.get((role.account, role.key)) != managed:
+            return {}
+        found[role.account, role.key] = tuple(
+            explain.Entry(d.path, d.project, d.stack, d.operations or ()) for d in role.deployments
+        )
+    return found
+
+
+def _role_id(view: RoleView, composed_program: bool) -> str:
+    return f"{view.owner}/{view.key}" if composed_program else view.key
+
+
 def explain_report(
     roles: Sequence[RoleView],
     token_claims: dict[str, Any],
@@ -672,41 +722,71 @@ def explain_report(
     stack: str,
     decoded: bool,
     composed_program: bool = False,
+    asked: RoleView | None = None,
+    entries: Mapping[tuple[str, str], tuple[explain.Entry, ...]] | None = None,
 ) -> dict[str, Any]:
-    """Everything ``explain`` shows, as one JSON-ready document: the answer of each role.
+    """Everything ``explain`` shows, as one JSON-ready document: the answer, and each role's.
 
-    ``composed_program``: the program declares several PulumiCloudOidc components, so each role is
-    named with its component's name too.
+    ``roles`` are every role of the program: the token is answered for the role whose ARN its stack's settings
+    or its environment name (:func:`explain.answering_role`), or, with ``asked`` (``--role``), evaluated against
+    that role alone. ``composed_program``: the program declares several PulumiCloudOidc components, so each
+    role is named with its component's name too. ``entries``: the roles' ``deployments[]`` as
+    :func:`deployment_entries` reads them.
     """
-    exp = token_claims.get("exp")
-    answers = []
-    for view in roles:
-        result = explain.explain(
-            view.organization, view.issuer, json.loads(view.trust_policy), token_claims, view.entries
+    views = {_role_id(view, composed_program): view for view in roles}
+    facts = []
+    for role_id, view in views.items():
+        stacks, environments = held(view)
+        facts.append(
+            explain.Role(
+                id=role_id,
+                organization=view.organization,
+                issuer=view.issuer,
+                document=json.loads(view.trust_policy),
+                where=view.entries,
+                managed_stacks=stacks,
+                created_environments=environments,
+                deployments=(entries or {}).get((view.account, view.key), ()),
+            )
         )
-        matched = result.decision.matched
+    result = explain.answer(facts, token_claims, _role_id(asked, composed_program) if asked is not None else None)
+
+    def identity(role_id: str) -> dict[str, Any]:
+        view = views[role_id]
+        return {"role": view.key, "account": view.account, "component": view.owner}
+
+    def with_arn(role_id: str | None) -> dict[str, Any] | None:
+        if role_id is None:
+            return None
+        view = views[role_id]
+        return {**identity(role_id), "path": view.entries.removesuffix("."), "arn": view.role.outputs.get("arn")}
+
+    answers = []
+    for role_answer in result.answers:
+        view = views[role_answer.role.id]
+        explained = role_answer.explanation
+        matched = explained.decision.matched
         answers.append(
             {
-                "role": view.key,
-                "account": view.account,
-                "component": view.owner,
+                **identity(role_answer.role.id),
+                "organization": view.organization,
                 "label": view.label(composed_program),
+                "path": role_answer.role.where.removesuffix("."),
                 "name": view.role.outputs.get("name"),
-                "decision": "ALLOW" if result.allowed else "DENY",
+                "arn": view.role.outputs.get("arn"),
+                "decision": "ALLOW" if explained.allowed else "DENY",
                 "matchedStatement": matched.sid if matched else None,
                 "statements": [
                     {"sid": s.sid, "allowed": s.allowed, "failures": explain.failure_text(s, token_claims)}
-                    for s in result.decision.statements
+                    for s in explained.decision.statements
                 ],
-                "nearestSubject": result.nearest_subject,
-                "hints": list(result.hints),
+                "nearestSubject": explained.nearest_subject,
+                "hints": list(explained.hints),
             }
         )
-    admitted = [
-        {"role": a["role"], "account": a["account"], "component": a["component"]}
-        for a in answers
-        if a["decision"] == "ALLOW"
-    ]
+    choice = result.choice
+    deciding = result.deciding
+    exp = token_claims.get("exp")
     return {
         "stack": stack,
         "token": {
@@ -717,14 +797,144 @@ def explain_report(
             "exp": _timestamp(exp),
             "expired": explain.expired(token_claims, datetime.now(UTC)),
         },
-        "decision": "ALLOW" if admitted else "DENY",
-        "admittedBy": admitted,
+        "decision": "ALLOW" if result.allowed else "DENY",
+        "answeredFor": with_arn(deciding.role.id) if deciding is not None else None,
+        "why": "roleOption" if asked is not None else choice.why,
+        "target": {"kind": choice.target.kind, "name": choice.target.identity} if choice.target else None,
+        "managedBy": with_arn(choice.role) if choice.why == explain.MANAGED_BY else None,
+        "createdBy": with_arn(choice.role) if choice.why == explain.CREATED_BY else None,
+        "admittedBy": [identity(a.role.id) for a in result.admitted_by],
+        "alsoAdmittedBy": [identity(a.role.id) for a in result.also_admitted_by],
+        "cause": result.cause,
+        "hints": list(result.hints),
         "roles": answers,
     }
 
 
-def render_explanation(report: dict[str, Any]) -> str:
-    """The ``explain`` report as text."""
+def _title(answer: Mapping[str, Any]) -> str:
+    """``roles.deploy (account prod)``: the role's key path (``role <key>`` in form A), account and component."""
+    label = str(answer["label"])
+    return f"{answer['path']} {label.partition(' ')[2]}" if answer["path"] else f"role {label}"
+
+
+def _role_lines(report: Mapping[str, Any], answer: Mapping[str, Any]) -> list[str]:
+    """One role's answer in full: the statement that admits the token, or each statement's failures and the hints."""
+    policy = f"the trust policy of role {answer['label']} of stack {report['stack']}"
+    if answer["decision"] == "ALLOW":
+        return [f"ALLOW: statement {answer['matchedStatement']} of {policy} admits this token."]
+    lines = [f"DENY: no statement of {policy} admits this token."]
+    for statement in answer["statements"]:
+        lines.append(f"  {statement['sid']}")
+        lines += [f"    - {failure}" for failure in statement["failures"]]
+    if answer["nearestSubject"]:
+        lines += [f"  Nearest trusted subject: {answer['nearestSubject']}"]
+    if answer["hints"]:
+        lines += ["  Hints", *(f"    - {hint}" for hint in answer["hints"])]
+    return lines
+
+
+def _presented_by(target: Mapping[str, Any] | None) -> str:
+    if target is not None and target["kind"] == "environment":
+        return "the environment's fn::open::aws-login"
+    return "the stack's settings"
+
+
+def _any_role_reason(report: Mapping[str, Any], admitted: Sequence[Mapping[str, Any]]) -> str:
+    """Why every role was asked: the config holds no settings or environment for the token's stack or environment."""
+    target = report["target"]
+    if target is None:
+        return "the token's subject does not name a stack or environment, so every role was asked."
+    organization = target["name"].split("/")[0]
+    if all(answer["organization"] != organization for answer in report["roles"]):
+        return (
+            f"the token is of organization {organization}, of which this config holds nothing, so every role was asked."
+        )
+    if target["kind"] == "stack":
+        held_here = (
+            f"no role of this config manages the deployment settings of {target['name']}: they are set elsewhere"
+        )
+    else:
+        held_here = (
+            f"no role of this config creates the environment {target['name']}: its fn::open::aws-login is written "
+            "elsewhere"
+        )
+    if not admitted:
+        return f"{held_here} and may name any role's ARN, so every role was asked."
+    arns = ", ".join(f"{_title(a)}, {a['arn']}" for a in admitted)
+    return f"{held_here}, and must name the ARN of {arns if len(admitted) == 1 else 'one of: ' + arns}."
+
+
+def _summary_lines(report: Mapping[str, Any], verbose: bool) -> list[str]:
+    """The answer of several roles in short: the deciding role and why, the cause, the first hint, other roles."""
+    by_role: dict[tuple[str, str], Mapping[str, Any]] = {(a["component"], a["role"]): a for a in report["roles"]}
+
+    def answer_of(identity: Mapping[str, Any]) -> Mapping[str, Any]:
+        return by_role[identity["component"], identity["role"]]
+
+    target = report["target"]
+    allowed = report["decision"] == "ALLOW"
+    lines = []
+    if report["answeredFor"] is not None:
+        answer = answer_of(report["answeredFor"])
+        if allowed:
+            lines.append(f"ALLOW by {_title(answer)}, statement {answer['matchedStatement']}.")
+        else:
+            lines.append(f"DENY by {_title(answer)}: no statement of its trust policy admits this token.")
+        if report["why"] == explain.MANAGED_BY:
+            lines.append(
+                f"  Why this role: it manages the deployment settings of {target['name']}, so Pulumi Deployments "
+                f"presents its ARN, {answer['arn']}."
+            )
+        else:
+            lines.append(
+                f"  Why this role: it creates the environment {target['name']}, whose fn::open::aws-login names its "
+                f"ARN, {answer['arn']}."
+            )
+    else:
+        admitted = [answer_of(identity) for identity in report["admittedBy"]]
+        if admitted:
+            shown = "; ".join(f"{_title(a)}, statement {a['matchedStatement']}" for a in admitted)
+            lines.append(f"ALLOW by {shown}.")
+        else:
+            lines.append(f"DENY: none of the {len(report['roles'])} roles of this config admits this token.")
+        lines.append(f"  Why every role: {_any_role_reason(report, admitted)}")
+    if not allowed:
+        if report["cause"]:
+            lines.append(f"  Cause: {report['cause']}")
+        if verbose and report["hints"]:
+            lines += ["  Hints", *(f"    - {hint}" for hint in report["hints"])]
+        elif report["hints"]:
+            lines.append(f"  Hint: {report['hints'][0]}")
+    for identity in report["alsoAdmittedBy"]:
+        answer = answer_of(identity)
+        lines.append(
+            f"Would also be admitted by {_title(answer)}, statement {answer['matchedStatement']} (informational: if "
+            f"{_presented_by(target)} named its ARN)."
+        )
+    return lines
+
+
+def _held_note(report: Mapping[str, Any]) -> list[str]:
+    """With ``--role``, a note when the token's stack or environment uses another role of the config."""
+    holder = report["managedBy"] or report["createdBy"]
+    asked = report["answeredFor"]
+    if report["why"] != "roleOption" or holder is None or asked is None:
+        return []
+    if (holder["component"], holder["role"]) == (asked["component"], asked["role"]):
+        return []
+    name = holder["path"] or f"role {holder['role']}"
+    if report["managedBy"] is not None:
+        held_text = f"manages the deployment settings of {report['target']['name']}, so Pulumi Deployments presents"
+    else:
+        held_text = f"creates the environment {report['target']['name']}, whose fn::open::aws-login names"
+    return [
+        f"Note: {name} {held_text} its ARN, not this role's; without --role, explain answers for {name}.",
+        "",
+    ]
+
+
+def render_explanation(report: dict[str, Any], verbose: bool = False) -> str:
+    """The ``explain`` report as text: in short for several roles (every role in full with ``verbose``)."""
     token = report["token"]
     if token["decoded"]:
         lines = [f"Token from {token['source']} (decoded without verifying its signature)"]
@@ -735,30 +945,16 @@ def render_explanation(report: dict[str, Any]) -> str:
         statuses = {True: " (expired: STS refuses it whatever the policy says)", False: " (not expired)", None: ""}
         rows.append(("exp", f"{token['exp']}{statuses[token['expired']]}"))
     lines += [*_pairs(rows), ""]
-    admitted = bool(report["admittedBy"])
-    for answer in report["roles"]:
-        policy = f"the trust policy of role {answer['label']} of stack {report['stack']}"
-        if answer["decision"] == "ALLOW":
-            lines.append(f"ALLOW: statement {answer['matchedStatement']} of {policy} admits this token.")
-            continue
-        if admitted:
-            continue  # another role admits it: why this one does not is no problem to solve (--json has it)
-        lines.append(f"DENY: no statement of {policy} admits this token.")
-        for statement in answer["statements"]:
-            lines.append(f"  {statement['sid']}")
-            lines += [f"    - {failure}" for failure in statement["failures"]]
-        if answer["nearestSubject"]:
-            lines += [f"  Nearest trusted subject: {answer['nearestSubject']}"]
-        if answer["hints"]:
-            lines += ["  Hints", *(f"    - {hint}" for hint in answer["hints"])]
-        lines.append("")
-    if len(report["roles"]) > 1:
-        labels = {(a["component"], a["role"]): a["label"] for a in report["roles"]}
-        names = ", ".join(labels[a["component"], a["role"]] for a in report["admittedBy"])
-        others = [a for a in report["roles"] if a["decision"] != "ALLOW"]
-        lines.append(f"Admitted by: {names or 'no role'}")
-        if admitted and others:
-            lines.append("Not admitted by: " + ", ".join(a["label"] for a in others))
+    if len(report["roles"]) == 1:
+        # One role (form A, or --role): its answer in full is short enough.
+        lines += [*_held_note(report), *_role_lines(report, report["roles"][0])]
+    else:
+        lines += _summary_lines(report, verbose)
+        if verbose:
+            for answer in report["roles"]:
+                lines += ["", *_role_lines(report, answer)]
+        elif report["decision"] == "DENY":
+            lines.append("(--verbose: every role's statements and hints; --json: everything)")
     return "\n".join(line.rstrip() for line in lines).rstrip("\n") + "\n"
 
 
@@ -785,17 +981,17 @@ def explain_command(args: argparse.Namespace, stdin: TextIO) -> int:
     except StackError as error:
         return _failed(str(error), error.errors, args.json, EXIT_USAGE)
     roles = evaluated.roles
+    asked = None
     if args.role is not None:
-        roles = tuple(view for view in roles if args.role in {view.key, f"{view.owner}/{view.key}"})
-        known = sorted(
-            {f"{view.owner}/{view.key}" if composed(evaluated.roles) else view.key for view in evaluated.roles}
-        )
-        if len(roles) != 1:
-            why = "no such role" if not roles else "a role of several components: name it COMPONENT/KEY"
+        named = [view for view in roles if args.role in {view.key, f"{view.owner}/{view.key}"}]
+        known = sorted({f"{view.owner}/{view.key}" if composed(roles) else view.key for view in roles})
+        if len(named) != 1:
+            why = "no such role" if not named else "a role of several components: name it COMPONENT/KEY"
             problem = f"--role {args.role}: {why}; the stack's roles are {', '.join(known)}"
             return _failed(f"error: {problem}", [ConfigIssue("--role", problem)], args.json, EXIT_USAGE)
+        [asked] = named
     if args.aud is not None:
-        issuer = args.iss or roles[0].issuer
+        issuer = args.iss or (asked or roles[0]).issuer
         token_claims: dict[str, Any] = {"iss": issuer, "aud": args.aud, "sub": args.sub}
         source = "--aud and --sub" + ("" if args.iss else ", iss taken as the configured issuer")
     else:
@@ -806,10 +1002,18 @@ def explain_command(args: argparse.Namespace, stdin: TextIO) -> int:
             return _failed(f"error: {error}", [ConfigIssue("--token", str(error))], args.json, EXIT_USAGE)
     stack = evaluated.config.stack
     report = explain_report(
-        roles, token_claims, source, stack=stack, decoded=args.aud is None, composed_program=composed(evaluated.roles)
+        roles,
+        token_claims,
+        source,
+        stack=stack,
+        decoded=args.aud is None,
+        composed_program=composed(roles),
+        asked=asked,
+        entries=deployment_entries(evaluated),
     )
     report["warnings"] = sorted(evaluated.recording.warnings)
-    print(json.dumps(report, indent=2) if args.json else render_explanation(report), end="" if not args.json else "\n")
+    text = json.dumps(report, indent=2) if args.json else render_explanation(report, verbose=args.verbose)
+    print(text, end="" if not args.json else "\n")
     if args.strict and report["warnings"]:
         count = len(report["warnings"])
         print(f"--strict: the stack's evaluation gave {count} warning{'s' if count != 1 else ''}", file=sys.stderr)
@@ -853,7 +1057,14 @@ def parser() -> argparse.ArgumentParser:
     explain_parser.add_argument("--aud", help="evaluate this audience instead of a token (with --sub)")
     explain_parser.add_argument("--sub", help="evaluate this subject instead of a token (with --aud)")
     explain_parser.add_argument("--iss", help="with --aud/--sub: the issuer (default: the configured one)")
-    explain_parser.add_argument("--role", metavar="KEY", help="evaluate only this role (default: every role)")
+    explain_parser.add_argument(
+        "--role",
+        metavar="KEY",
+        help="evaluate only this role (default: the role the token's stack or environment uses, else every role)",
+    )
+    explain_parser.add_argument(
+        "--verbose", action="store_true", help="with several roles: every role's statements, hints and nearest subject"
+    )
     settings_parser = commands.add_parser("settings", help="a stack's deployment settings in Pulumi Cloud")
     settings_commands = settings_parser.add_subparsers(dest="settings_command", required=True)
     pull_parser = settings_commands.add_parser(

@@ -160,12 +160,17 @@ def test_hint_subject_of_no_pulumi_form(project: Path, capsys: pytest.CaptureFix
 
 def test_hint_token_of_another_issuer(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     hints = hints_for(project, capsys, "contoso", PROD_UPDATE, "--iss", "https://api.pulumi.com/oidc/v2")
+    unlisted = hints_for(
+        project, capsys, "contoso", PROD_UPDATE.replace("prod", "staging"), "--iss", "https://api.pulumi.com/oidc/v2"
+    )
 
     assert hints == [
-        "issuer: the token was issued by 'https://api.pulumi.com/oidc/v2', but this stack trusts "
-        "'https://api.pulumi.com/oidc' (config key issuer); the role's provider must be registered for the "
-        "token's issuer"
+        "issuer: the token was issued by 'https://api.pulumi.com/oidc/v2'; this config trusts issuer "
+        "'https://api.pulumi.com/oidc' (config key issuer), and its OIDC providers are registered for that issuer "
+        "only: set issuer to the token's issuer if this config is meant for it (a self-hosted Pulumi Cloud has its "
+        "own)"
     ]
+    assert unlisted == hints  # not "not listed": no entry would let a token of another issuer in
 
 
 def test_hint_organization_in_the_wrong_case(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -180,7 +185,7 @@ def test_hint_organization_in_the_wrong_case(project: Path, capsys: pytest.Captu
 def test_hint_another_organization(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     hints = hints_for(project, capsys, "contoso-malicious", PROD_UPDATE.replace("contoso", "contoso-malicious"))
 
-    assert hints == ["organization: the token comes from 'contoso-malicious'; this stack trusts only 'contoso'"]
+    assert hints == ["organization: the token comes from 'contoso-malicious'; this config trusts only 'contoso'"]
 
 
 def test_hint_stack_not_listed_gives_the_entry_to_add(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -191,14 +196,14 @@ def test_hint_stack_not_listed_gives_the_entry_to_add(project: Path, capsys: pyt
     ]
 
 
-def test_hint_operation_not_listed_names_the_trusted_operations(
+def test_hint_operation_not_listed_names_the_entry_and_its_operations(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     hints = hints_for(project, capsys, "contoso", PROD_UPDATE.replace("update", "destroy"))
 
     assert hints == [
-        "operation: infra/prod is trusted for operations ['preview', 'update'], not 'destroy'; add it to the "
-        "entry's operations, or omit operations to trust every operation"
+        "operation: deployments[0] trusts infra/prod for operations ['update', 'preview'], not 'destroy'; add "
+        "'destroy' to its operations, or omit operations to trust every operation"
     ]
 
 
@@ -420,47 +425,59 @@ def teams(project: Path) -> Path:
     return project
 
 
-def test_every_role_is_evaluated_and_the_admitting_roles_are_named(
+def test_a_managed_stack_is_answered_for_its_role_and_other_admitting_roles_are_named_after(
     teams: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, report = explain_token(teams, deploy(), capsys)
     text_code, out, _ = explain(teams, "--aud", "contoso", "--sub", PROD_UPDATE, capsys=capsys)
 
     assert (code, text_code) == (0, 0)
+    assert report["why"] == "managedBy"
+    assert report["answeredFor"]["role"] == "deploy"
     assert report["admittedBy"] == [
         {"role": "deploy", "account": "default", "component": "pulumi-cloud"},
         {"role": "read", "account": "default", "component": "pulumi-cloud"},
     ]
+    assert report["alsoAdmittedBy"] == [{"role": "read", "account": "default", "component": "pulumi-cloud"}]
     assert [(a["role"], a["matchedStatement"]) for a in report["roles"]] == [
         ("deploy", "Deployments"),
         ("read", "DeploymentsPatterns"),
     ]
-    assert "ALLOW: statement Deployments of the trust policy of role deploy (account default) of stack matrix" in out
-    assert out.endswith("Admitted by: deploy (account default), read (account default)\n")
+    assert "ALLOW by roles.deploy (account default), statement Deployments.\n" in out
+    assert (
+        "Would also be admitted by roles.read (account default), statement DeploymentsPatterns (informational: if "
+        "the stack's settings named its ARN).\n" in out
+    )
 
 
-def test_a_token_one_role_admits_is_allowed_and_the_other_role_explains_its_denial(
+def test_a_role_is_not_told_to_list_an_environment_another_role_creates(
     teams: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, report = explain_token(teams, esc("aws/dev"), capsys)
 
     assert code == 0
     assert report["decision"] == "ALLOW"
+    assert (report["why"], report["createdBy"]["role"]) == ("createdBy", "read")
     assert report["admittedBy"] == [{"role": "read", "account": "default", "component": "pulumi-cloud"}]
     [deploy_role] = [a for a in report["roles"] if a["role"] == "deploy"]
     assert deploy_role["decision"] == "DENY"
     assert deploy_role["hints"] == [
-        "not listed: environment aws/dev is in no entry; add to roles.deploy.environments: - {project: aws, name: dev}"
+        "held: environment aws/dev is created by roles.read, and its fn::open::aws-login names that role's ARN; "
+        "listing it in this role too would not change that (one role creates an environment)"
     ]
 
 
-def test_deny_by_every_role_gives_each_role_its_entry_to_add(teams: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_deny_by_every_role_says_to_add_the_entry_to_the_role_its_settings_name(
+    teams: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = explain(teams, "--aud", "contoso", "--sub", PROD_UPDATE.replace("infra", "net"), capsys=capsys)
 
     assert code == 1
-    assert "add to roles.deploy.deployments: - {project: net, stack: prod}" in out
-    assert "add to roles.read.deployments: - {project: net, stack: prod}" in out
-    assert out.endswith("Admitted by: no role\n")
+    assert "DENY: none of the 2 roles of this config admits this token.\n" in out
+    assert (
+        "  Hint: not listed: stack net/prod is in no entry of any role; add - {project: net, stack: prod} to the "
+        "deployments of the role whose ARN its settings name (one of roles.deploy, roles.read)\n" in out
+    )
 
 
 def test_role_option_evaluates_only_that_role(teams: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -522,7 +522,9 @@ def test_explain_role_that_denies_says_why_for_that_role(capsys: pytest.CaptureF
     assert code == cli.EXIT_DENY
     assert out.count("DENY: ") == 1
     assert "DENY: no statement of the trust policy of role dev (account dev) of stack org admits this token." in out
-    assert "add to roles.dev.deployments: - {project: infra, stack: prod}" in out
+    # infra/prod's settings are deploy's: listing the stack in dev too would break the one-owner rule.
+    assert "held: the deployment settings of infra/prod are managed by roles.deploy" in out
+    assert "add to roles.dev" not in out
     assert "role deploy" not in out
     assert "Admitted by" not in out
 
@@ -545,47 +547,50 @@ def test_explain_unknown_role_is_a_usage_error_naming_the_roles(capsys: pytest.C
 
 
 @pytest.mark.parametrize(
-    ("sub", "admitted_by", "exit_code"),
+    ("sub", "answer", "also", "exit_code"),
     [
         pytest.param(
-            PREVIEW_INFRA_PROD, "readonly (account audit), deploy (account prod)", cli.EXIT_OK, id="two-roles"
+            PREVIEW_INFRA_PROD,
+            "ALLOW by roles.deploy (account prod), statement DeploymentsPatterns.",
+            ["readonly (account audit)"],
+            cli.EXIT_OK,
+            id="two-roles",
         ),
         pytest.param(
-            PREVIEW_INFRA_PROD.replace(":preview:", ":destroy:"), "deploy (account prod)", cli.EXIT_OK, id="one-role"
+            PREVIEW_INFRA_PROD.replace(":preview:", ":destroy:"),
+            "ALLOW by roles.deploy (account prod), statement DeploymentsPatterns.",
+            [],
+            cli.EXIT_OK,
+            id="one-role",
         ),
-        pytest.param(PREVIEW_INFRA_PROD.replace("infra", "other"), "no role", cli.EXIT_DENY, id="no-role"),
+        pytest.param(
+            PREVIEW_INFRA_PROD.replace("infra", "other"),
+            "DENY: none of the 4 roles of this config admits this token.",
+            [],
+            cli.EXIT_DENY,
+            id="no-role",
+        ),
     ],
 )
-def test_explain_of_every_role_says_which_roles_admit_the_token(
-    capsys: pytest.CaptureFixture[str], org: Path, sub: str, admitted_by: str, exit_code: int
+def test_explain_of_every_role_answers_for_the_managing_role_and_names_the_others(
+    capsys: pytest.CaptureFixture[str], org: Path, *, sub: str, answer: str, also: list[str], exit_code: int
 ) -> None:
     code, out, _ = explain(capsys, org, "--aud", "acme", "--sub", sub)
 
     assert code == exit_code
-    verdicts = [line.split(" of stack ")[0] for line in out.splitlines() if line.startswith(("ALLOW", "DENY"))]
-    admitting = admitted_by.split(", ") if exit_code == cli.EXIT_OK else []
-    # A role that admits the token gets its ALLOW line; only when none does is each role's denial explained.
-    shown = admitting or [f"{role} (account {account})" for role, account in ROLE_ACCOUNTS.items()]
-    assert len(verdicts) == len(shown)
-    for role in shown:
-        assert sum(f"role {role}" in verdict for verdict in verdicts) == 1
-    assert all(verdict.startswith("ALLOW" if admitting else "DENY") for verdict in verdicts)
-    assert out.count("Admitted by:") == 1
-    if admitting:
-        assert out.splitlines()[-2] == f"Admitted by: {admitted_by}"
-        others = [f"{role} (account {account})" for role, account in ROLE_ACCOUNTS.items()]
-        rest = [role for role in others if role not in admitting]
-        assert sorted(out.splitlines()[-1].removeprefix("Not admitted by: ").split(", ")) == sorted(rest)
-    else:
-        assert out.splitlines()[-1] == f"Admitted by: {admitted_by}"
+    verdicts = [line for line in out.splitlines() if line.startswith(("ALLOW", "DENY"))]
+    assert verdicts == [answer]
+    assert [line.split(", statement")[0] for line in out.splitlines() if line.startswith("Would also")] == [
+        f"Would also be admitted by roles.{role}" for role in also
+    ]
 
     code, out, _ = explain(capsys, org, "--json", "--aud", "acme", "--sub", sub)
 
     report = json.loads(out)
     assert code == exit_code
-    shown = ", ".join(f"{a['role']} (account {a['account']})" for a in report["admittedBy"]) or "no role"
-    assert shown == admitted_by
     assert report["decision"] == ("ALLOW" if exit_code == cli.EXIT_OK else "DENY")
+    assert [f"{a['role']} (account {a['account']})" for a in report["alsoAdmittedBy"]] == also
+    assert report["why"] == ("managedBy" if exit_code == cli.EXIT_OK else "anyRole")
 
 
 COMPOSED_PROGRAM = """
@@ -635,10 +640,8 @@ def test_explain_of_a_composed_program_names_the_component_of_each_role(
     out = capsys.readouterr().out
 
     assert code == cli.EXIT_OK
-    assert out.splitlines()[-2:] == [
-        "Admitted by: default (account default) of team-a",
-        "Not admitted by: default (account default) of team-b",
-    ]
+    assert "ALLOW by role default (account default) of team-a, statement DeploymentsPatterns.\n" in out
+    assert "of team-b" not in out
 
     code = cli.main(["explain", "--cwd", str(composed), "--role", "default", "--aud", "acme", "--sub", sub])
     captured = capsys.readouterr()
