@@ -17,6 +17,7 @@ every resource: its children are declared inside the new components with aliases
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -188,7 +189,7 @@ class OidcProvider(pulumi.ComponentResource):
         if configured != "auto":
             return list(configured) or None
         chain = tls.get_certificate_output(url=issuer, opts=pulumi.InvokeOutputOptions(parent=self))
-        return chain.certificates.apply(lambda certs: [thumbprint([Certificate.from_data(c) for c in certs])])
+        return chain.certificates.apply(lambda certs: [_thumbprint(issuer, certs)])
 
 
 class OidcRole(pulumi.ComponentResource):
@@ -336,6 +337,17 @@ class OidcRole(pulumi.ComponentResource):
         )
 
 
+def _thumbprint(issuer: str, certificates: Sequence[Any] | None) -> str:
+    """The thumbprint of the issuer's chain as pulumi-tls reads it; a clear error for a look-up that gave none."""
+    if not certificates:
+        raise pulumi.RunError(
+            f"tls:getCertificate gave no certificates for {issuer}, so the OIDC provider's thumbprint cannot be "
+            "chosen. Under pulumi.runtime.set_mocks, answer tls:index/getCertificate:getCertificate (the mocks "
+            "oidc.testing.OidcMocks do), or set oidcProvider.thumbprints to a list of SHA-1 values, or [] for none"
+        )
+    return thumbprint([Certificate.from_data(c) for c in certificates])
+
+
 @dataclass(frozen=True)
 class _Account:
     """What the checks learned of one account, before anything of it is declared."""
@@ -388,6 +400,8 @@ class PulumiCloudOidc(pulumi.ComponentResource):
             if problem is not None:
                 issues.append(problem)
             roles[role.key] = checked
+        if not issues:
+            issues = _claim(name, settings, accounts)
         if issues:
             raise ConfigError(issues)
 
@@ -596,6 +610,50 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         self.stack_outputs = outputs
         """The stack outputs of this form (A or B), by output name."""
         self.register_outputs(outputs)
+
+
+_CLAIMED: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+"""Per program run (keyed by its resource monitor): what each component declares that one only may (a stack's
+settings, an environment, the provider of an issuer in an account) -> who declares it."""
+
+
+def _claim(name: str, settings: Settings, accounts: Mapping[str, _Account]) -> list[ConfigIssue]:
+    """Record what the component ``name`` declares that no other component of the program may; what another
+    declares already, as problems naming both. Nothing is recorded when there is a problem."""
+    org = settings.organization
+    wanted: dict[str, tuple[str, str]] = {}
+    for account in accounts.values():
+        if account.settings.oidc_provider.arn is None:
+            what = f"creates the OIDC provider of {settings.issuer} in account {account.account_id}"
+            wanted[f"provider {account.account_id} {settings.issuer}"] = (
+                account.settings.config_path.rstrip("."),
+                what,
+            )
+    for role in settings.roles:
+        for deployment in role.managed_stacks:
+            what = f"manages the deployment settings of {org}/{deployment.identity}"
+            wanted[f"settings {org}/{deployment.identity}"] = (deployment.path, what)
+        for environment in role.defined_environments:
+            wanted[f"environment {org}/{environment.identity}"] = (
+                environment.path,
+                f"creates the ESC environment {org}/{environment.identity}",
+            )
+    claimed = _CLAIMED.setdefault(runtime_settings.get_monitor(), {})
+    issues = [
+        ConfigIssue(
+            path or "oidcProvider",
+            f"{what} in PulumiCloudOidc {name!r}, as {claimed[key]} does: IAM holds one provider per issuer and "
+            "account, a stack's settings one role ARN, and an environment one definition. Declare both in one "
+            "component (several roles share it), or reuse the provider with oidcProvider.arn",
+        )
+        for key, (path, what) in wanted.items()
+        if key in claimed
+    ]
+    if not issues:
+        claimed.update(
+            {key: f"{path or 'oidcProvider'} of PulumiCloudOidc {name!r}" for key, (path, _) in wanted.items()}
+        )
+    return issues
 
 
 def _same_account_problems(settings: Settings, accounts: Mapping[str, _Account]) -> list[ConfigIssue]:

@@ -18,6 +18,7 @@ No ``from __future__ import annotations`` here: Pulumi's schema inference reads 
 at run time, and needs them as types, not strings.
 """
 
+import re
 from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
@@ -33,6 +34,7 @@ __all__ = [
     "PACKAGE_NAME",
     "Account",
     "AccountRole",
+    "ArgumentsError",
     "AssumeRole",
     "CloudError",
     "ConfigError",
@@ -451,12 +453,38 @@ class PulumiCloudOidc(component.PulumiCloudOidc):
     def __init__(self, name: str, args: PulumiCloudOidcArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         """Validate ``args`` (:func:`to_settings`) and declare what they ask for, under a component named ``name``.
 
-        Raises :class:`~oidc.settings.ConfigError`, listing every problem with its key path, before
-        anything is declared; :class:`~oidc.cloud.CloudError` (``pulumi cloud: ...``) when Pulumi Cloud cannot be
-        read before its deployment settings and environments are written. Several roles and accounts share one
-        component: give ``roles`` (and ``accounts``) instead of ``role``, ``deployments`` and ``environments``.
+        Raises :class:`ArgumentsError` (a :class:`~oidc.settings.ConfigError`), listing every problem at the
+        path of its argument (``deployments[1].policy_arns``), before anything is declared;
+        :class:`~oidc.cloud.CloudError` (``pulumi cloud: ...``) when Pulumi Cloud cannot be read before its
+        deployment settings and environments are written. Several roles and accounts share one component: give
+        ``roles`` (and ``accounts``) instead of ``role``, ``deployments`` and ``environments``.
         """
-        super().__init__(name, to_settings(args), opts)
+        try:
+            super().__init__(name, to_settings(args), opts)
+        except ConfigError as error:
+            raise ArgumentsError(name, error) from None
+
+
+class ArgumentsError(ConfigError, pulumi.RunError):
+    """The arguments of a :class:`PulumiCloudOidc` are invalid: each problem at the path of its argument, as the
+    program wrote it (snake_case keys). A :class:`pulumi.RunError` too, so Pulumi prints it without a traceback."""
+
+    def __init__(self, name: str, error: ConfigError) -> None:
+        issues = [ConfigIssue(argument_path(issue.path), issue.message) for issue in error.issues]
+        super().__init__(issues, where=f"arguments of PulumiCloudOidc {name!r}")
+
+
+def argument_path(path: str) -> str:
+    """A config key path (camelCase) as the path of the argument that holds it (``role.maxSessionDuration`` ->
+    ``role.max_session_duration``); keys that are data (tags, role and account keys, environment variables) stay."""
+    found, prefix = [], ""
+    for part in re.split(r"(\.|\[\d+\])", path):
+        name = part
+        if part and part != "." and not part.startswith("[") and not _data_keys(prefix.rstrip(".")):
+            name = re.sub(r"(?<=[a-z0-9])([A-Z])", lambda match: "_" + match.group(1).lower(), part)
+        found.append(name)
+        prefix += part
+    return "".join(found)
 
 
 def _data_keys(path: str) -> bool:

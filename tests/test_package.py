@@ -545,14 +545,17 @@ def test_bad_args_raise_config_error_with_key_paths_and_declare_nothing() -> Non
     with pytest.raises(ConfigError) as raised:
         offline.run_program(lambda: package.PulumiCloudOidc("pulumi-cloud", bad), {}, recording=recording)
 
+    # Each at the path of the argument as the program wrote it, and blamed on the component, not a stack file.
     paths = [issue.path for issue in raised.value.issues]
     assert paths == [
         "organization",
-        "role.polcyArns",
-        "role.maxSessionDuration",
+        "role.polcy_arns",
+        "role.max_session_duration",
         "deployments[0].duration",
-        "deployments[0].source.repoUrl",
+        "deployments[0].source.repo_url",
     ]
+    assert str(raised.value).startswith("invalid arguments of PulumiCloudOidc 'pulumi-cloud' (5 problems):")
+    assert isinstance(raised.value, pulumi.RunError)  # printed by Pulumi without a traceback
     assert recording.resources == []
     assert recording.calls == []
 
@@ -595,7 +598,7 @@ def test_an_output_argument_is_an_error_at_its_key_path_and_only_there() -> None
         offline.run_program(program, {}, recording=recording)
 
     issues = raised.value.issues
-    assert [issue.path for issue in issues] == ["oidcProvider.arn", "deployments[0].stack"]
+    assert [issue.path for issue in issues] == ["oidc_provider.arn", "deployments[0].stack"]
     assert "got an Output" in issues[0].message
     assert "oidc_provider_arn" not in issues[0].message
     assert recording.resources == []
