@@ -138,3 +138,22 @@ def test_plan_of_a_bare_stack_name_names_no_organization(capsys: pytest.CaptureF
 
     assert code == 0
     assert json.loads(out)["organization"] is None
+
+
+def test_plan_blames_bad_component_arguments_on_the_component_not_the_stack_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: mine\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "from oidc.package import PulumiCloudOidc\n"
+        "PulumiCloudOidc('access', {'organization': 'acme', "
+        "'role': {'max_session_duration': '13h'}, 'deployments': [{'project': 'infra', 'stack': 'prod'}]})\n"
+    )
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: us-west-2\n")
+
+    code, out, err = run(capsys, "plan", "--cwd", str(tmp_path))
+
+    assert (code, out) == (1, "")
+    assert err.startswith("error: invalid arguments of PulumiCloudOidc 'access' (1 problem):\n")
+    assert "  - role.max_session_duration: got \"13h\"" in err
+    assert "Pulumi.dev.yaml" not in err
