@@ -28,7 +28,7 @@ from typing import Any, TextIO
 
 import pulumi
 
-from oidc import audiences, cloud, component, explain, guard, offline
+from oidc import audiences, cloud, component, explain, guard, offline, stack_files
 from oidc.settings import ConfigError, hidden_settings, load_settings
 
 EXIT_OK = 0
@@ -502,7 +502,7 @@ def evaluate_stack(stack_text: str, directory: Path) -> Evaluated:
             raise StackError(f"Pulumi.{stack}.yaml: invalid config:\n" + "\n".join(problems))
         with cloud.offline():
             recording = offline.run_stack(config, preview=True, **_default_account(config))
-    except offline.StackFileError as error:
+    except stack_files.StackFileError as error:
         raise StackError(f"error: {error}") from None
     except (ConfigError, pulumi.RunError) as error:
         raise StackError(f"Pulumi.{stack}.yaml: {error}") from None
