@@ -643,7 +643,9 @@ def _size_at_least(settings: Settings, role: RoleSettings, admitted: Sequence[tr
     partition, which only reading the account tells. With the shortest partition the length is a lower
     bound, exact in ``aws``.
     """
-    account = settings.account(role.account)
+    account = next((a for a in settings.accounts if a.key == role.account), None)
+    if account is None:  # no such account: nothing is checked against it later either
+        return None
     reused = account.oidc_provider.arn
     arn = reused or claims.provider_arn(SHORTEST_PARTITION, account.id or PLACEHOLDER_ACCOUNT_ID, settings.issuer)
     policy = trust.render(trust.trust_policy(settings.issuer, arn, admitted))
