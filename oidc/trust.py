@@ -119,14 +119,14 @@ def _most_kept(subjects: set[str]) -> int:
 
 
 def _generality(pattern: str) -> tuple[int, int, int, str]:
-    """An order in which a pattern comes before every other pattern it covers, and the same one as before.
+    """An order in which each pattern comes before every pattern it covers, so that none kept is dropped later.
 
     A pattern covering another has at most as many literal characters: each of its literals matches one
     of the other's. With as many, its literals match all of the other's, so its ``?`` match the other's
     ``?`` (it has at most as many) and its ``*`` runs of the other's wildcards; with as many ``?`` too,
     its ``*`` runs match runs of the other's ``*``, and it covers without the other covering it back only
     when one of its runs matches none (it has more runs of ``*``). Patterns that cover each other agree on
-    all three counts, and the first by text is the one kept, as always.
+    all three counts; the first of them by text is kept, as the former order (literals, then text) kept it.
     """
     literals = sum(c not in claims.WILDCARDS for c in pattern)
     runs = len(re.findall(r"\*+", pattern))
