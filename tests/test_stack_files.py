@@ -229,7 +229,7 @@ def test_an_alias_bomb_under_another_namespaces_key_is_refused_without_being_exp
     assert line.startswith(f"error: {path}: document contains excessive aliasing (alias *c at line 8 makes ")
     assert line.endswith("which Pulumi's YAML reader (go-yaml) refuses too; write the values out, or repeat fewer")
     assert elapsed < SECONDS
-    assert peak < 50 * 2**20  # measured about 2 MiB of Python allocations
+    assert peak < 50 * 2**20  # measured about 1 MiB of Python allocations, in 25 ms
 
 
 def test_a_50_mb_stack_file_is_refused_without_being_read(capsys: pytest.CaptureFixture[str], project: Path) -> None:
@@ -249,7 +249,7 @@ def test_a_50_mb_stack_file_is_refused_without_being_read(capsys: pytest.Capture
         "entries take about 100 KB), so this is not one"
     )
     assert elapsed < SECONDS
-    assert peak < 10 * 2**20  # not read: measured well under 1 MiB
+    assert peak < 10 * 2**20  # not read: measured about 1 MiB of Python allocations (the CLI's own), in 30 ms
 
 
 def test_duplicate_keys_are_an_error_naming_both_lines(
