@@ -28,7 +28,7 @@ from typing import Any, TextIO
 
 import pulumi
 
-from oidc import audiences, cloud, component, explain, guard, offline, testing
+from oidc import audiences, cloud, component, explain, guard, offline, stack_files, testing
 from oidc.settings import PLAIN_FIELD, ConfigError, ConfigIssue, Settings, hidden_settings, load_settings
 
 EXIT_OK = 0
@@ -556,7 +556,7 @@ def evaluate_stack(stack_text: str, directory: Path) -> Evaluated:
                 organization=stack_name.organization,
                 **(_default_account(settings) if settings else {}),
             )
-    except offline.StackFileError as error:
+    except stack_files.StackFileError as error:
         raise StackError(f"error: {error}", [ConfigIssue("files", str(error))]) from None
     except ConfigError as error:
         raise StackError(_blamed(error, stack), error.issues) from None

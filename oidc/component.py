@@ -389,14 +389,21 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         is declared.
         """
         self.settings = settings
+        admitted = {role.key: _admissions(settings.organization, role) for role in settings.roles}
+        # Before anything is read or declared: a policy too long with the shortest provider ARN is too long.
+        too_long = [
+            problem for role in settings.roles if (problem := _size_at_least(settings, role, admitted[role.key]))
+        ]
+        if too_long:
+            raise ConfigError(too_long)
         held_here = self._guard(name, settings, opts)
-        accounts, issues = self._read_accounts(name, settings, opts, held_here)
+        accounts, issues = self._read_accounts(name, settings, opts, held_here, admitted)
         roles: dict[str, _Role] = {}
         for role in settings.roles:
             account = accounts.get(role.account)
             if account is None:
                 continue
-            checked, problem = _checked_role(settings, account, role)
+            checked, problem = _checked_role(settings, account, role, admitted[role.key])
             if problem is not None:
                 issues.append(problem)
             roles[role.key] = checked
@@ -501,6 +508,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         settings: Settings,
         opts: pulumi.ResourceOptions | None,
         held_here: Mapping[tuple[str, str], str],
+        admitted: Mapping[str, list[trust.Admission]],
     ) -> tuple[dict[str, _Account], list[ConfigIssue]]:
         issues: list[ConfigIssue] = []
         accounts: dict[str, _Account] = {}
@@ -527,7 +535,7 @@ class PulumiCloudOidc(pulumi.ComponentResource):
                 )
                 continue
             roles = settings.roles_of(account.key)
-            needed = sorted({a.audience for role in roles for a in _admissions(settings.organization, role)})
+            needed = sorted({a.audience for role in roles for a in admitted[role.key]})
             oidc = account.oidc_provider
             missing: tuple[str, ...] = ()
             if oidc.arn is not None:
@@ -708,19 +716,48 @@ def _admissions(org: str, role: RoleSettings) -> list[trust.Admission]:
     return trust.admissions(org, role.deployments, role.environments)
 
 
-def _checked_role(settings: Settings, account: _Account, role: RoleSettings) -> tuple[_Role, ConfigIssue | None]:
-    """The role's trust policy and attachments, and what is wrong with its size."""
-    policy = trust.render(
-        trust.trust_policy(settings.issuer, account.provider_arn, _admissions(settings.organization, role))
-    )
+def _checked_role(
+    settings: Settings, account: _Account, role: RoleSettings, admitted: Sequence[trust.Admission]
+) -> tuple[_Role, ConfigIssue | None]:
+    """The role's trust policy (admitting ``admitted``) and attachments, and what is wrong with its size."""
+    policy = trust.render(trust.trust_policy(settings.issuer, account.provider_arn, admitted))
     quota_key = f"{account.settings.config_path}trustPolicyMaxChars"
     problem = trust.size_problem(policy, account.settings.trust_policy_max_chars, quota_key)
     policy_arns = role.policy_arns
     if policy_arns is None:
         policy_arns = (f"arn:{account.partition}:iam::aws:policy/ReadOnlyAccess",)
-    path = role.config_path if settings.by_roles else "trustPolicyMaxChars"
     checked = _Role(role, policy, policy_arns)
-    return checked, (_issue(path, problem) if problem else None)
+    return checked, (_issue(_size_path(settings, role), problem) if problem else None)
+
+
+def _size_path(settings: Settings, role: RoleSettings) -> str:
+    """The key path a size problem of ``role``'s trust policy is reported at."""
+    return role.config_path if settings.by_roles else "trustPolicyMaxChars"
+
+
+SHORTEST_PARTITION = "aws"
+"""The shortest AWS partition name: a provider ARN in it is as short as a provider ARN can be."""
+PLACEHOLDER_ACCOUNT_ID = "000000000000"
+"""Any 12 digits: every account ID has as many."""
+
+
+def _size_at_least(settings: Settings, role: RoleSettings, admitted: Sequence[trust.Admission]) -> ConfigIssue | None:
+    """What is wrong with the size of ``role``'s trust policy, known before any account is read.
+
+    The policy differs from the one declared only in its provider ARN, which is known (a reused provider's)
+    or IAM's name for the issuer's provider in the account: its length then depends only on the
+    partition, which only reading the account tells. With the shortest partition the length is a lower
+    bound, exact in ``aws``.
+    """
+    account = next((a for a in settings.accounts if a.key == role.account), None)
+    if account is None:  # no such account: nothing is checked against it later either
+        return None
+    reused = account.oidc_provider.arn
+    arn = reused or claims.provider_arn(SHORTEST_PARTITION, account.id or PLACEHOLDER_ACCOUNT_ID, settings.issuer)
+    policy = trust.render(trust.trust_policy(settings.issuer, arn, admitted))
+    quota_key = f"{account.config_path}trustPolicyMaxChars"
+    problem = trust.size_problem(policy, account.trust_policy_max_chars, quota_key, at_least=reused is None)
+    return _issue(_size_path(settings, role), problem) if problem else None
 
 
 def _aws_provider(

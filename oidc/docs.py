@@ -26,9 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from oidc import claims
+from oidc import claims, stack_files
 from oidc.durations import MAX_SESSION_SECONDS, MIN_ROLE_MAX_SECONDS, MIN_SESSION_SECONDS, format_duration
 from oidc.settings import (
     DEFAULT_DURATION,
@@ -473,9 +471,12 @@ _TYPE_NAMES = {"string": "string", "integer": "int", "boolean": "bool", "array":
 
 
 def load_project(directory: Path = PROJECT_DIR) -> dict[str, Any]:
-    """``Pulumi.yaml`` of ``directory`` as data."""
+    """``Pulumi.yaml`` of ``directory`` as data, read as Pulumi and ``plan`` read it."""
     path = directory / "Pulumi.yaml"
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        document = stack_files.load(path)
+    except stack_files.StackFileError as error:
+        raise DocsError(str(error)) from None
     if not isinstance(document, dict) or not isinstance(document.get("name"), str):
         raise DocsError(f"{path} has no project name")
     return document
@@ -951,7 +952,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{path}: up to date")
             else:
                 stale.append((path, rendered))
-    except (DocsError, OSError, yaml.YAMLError) as error:
+    except (DocsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.check:

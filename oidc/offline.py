@@ -9,7 +9,7 @@ or leave it unknown, as a preview does for values only known at deploy time.
 from __future__ import annotations
 
 import logging
-import re
+import os
 import runpy
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import resource as runtime_resource
@@ -29,7 +28,9 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from oidc import stack_files
 from oidc.settings import namespace_values, raw_text
+from oidc.stack_files import StackFileError
 from oidc.testing import CERTIFICATE_TOKEN, OidcMocks
 
 SECRET = "[secret]"
@@ -266,10 +267,6 @@ def run_program(
 # --- the project on disk ----------------------------------------------------------------
 
 
-class StackFileError(Exception):
-    """``Pulumi.yaml`` or ``Pulumi.<stack>.yaml`` is missing or unreadable."""
-
-
 @dataclass(frozen=True)
 class StackConfig:
     """A stack's config as ``pulumi up`` would hand it to the program."""
@@ -328,35 +325,18 @@ class StackConfig:
 def find_project(start: Path) -> Path:
     """The nearest directory at or above ``start`` that holds ``Pulumi.yaml``."""
     for directory in (start, *start.parents):
-        if (directory / "Pulumi.yaml").is_file():
+        # Any entry of that name: one that is no file is refused when read, not passed over for another.
+        if os.path.lexists(directory / "Pulumi.yaml"):
             return directory
     raise StackFileError(f"no Pulumi.yaml in {start} or any folder above it")
 
 
-class _Yaml12Loader(yaml.SafeLoader):
-    """YAML as Pulumi reads it (1.2): only true/false are booleans, and dates stay text."""
-
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [
-        (tag, regexp)
-        for tag, regexp in resolvers
-        if tag not in {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"}
-    ]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def _load_yaml(path: Path) -> Any:
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12Loader)
-    except FileNotFoundError:
-        raise StackFileError(f"{path} does not exist") from None
-    except yaml.YAMLError as error:
-        raise StackFileError(f"{path} is not valid YAML: {error}") from None
+def _kind_of(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "true or false"
+    return "a number" if isinstance(value, int | float) else "text"
 
 
 def _config_section(document: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -381,10 +361,12 @@ def _hide_secrets(value: Any, path: str, found: list[str]) -> Any:
 
 def project_name(directory: Path) -> str:
     """The project's name, from ``Pulumi.yaml`` in ``directory``."""
-    project_path = directory / "Pulumi.yaml"
-    project_file = _load_yaml(project_path)
+    return _project_name(directory / "Pulumi.yaml", stack_files.load(directory / "Pulumi.yaml"))
+
+
+def _project_name(project_path: Path, project_file: Any) -> str:
     if not isinstance(project_file, dict) or not isinstance(project_file.get("name"), str):
-        raise StackFileError(f"{project_path} has no project name")
+        raise StackFileError(f"{project_path}: has no project name (name: ...)")
     return str(project_file["name"])
 
 
@@ -395,8 +377,8 @@ def read_stack_config(directory: Path, stack: str) -> StackConfig:
     :data:`SECRET_PLACEHOLDER` in its place, and its key is marked secret.
     """
     project_path = directory / "Pulumi.yaml"
-    project = project_name(directory)
-    project_file = _load_yaml(project_path)
+    project_file = stack_files.load(project_path)
+    project = _project_name(project_path, project_file)
 
     def qualified(key: str) -> str:
         return key if ":" in key else f"{project}:{key}"
@@ -412,9 +394,9 @@ def read_stack_config(directory: Path, stack: str) -> StackConfig:
             values[qualified(key)] = declared["default"]
 
     stack_path = directory / f"Pulumi.{stack}.yaml"
-    stack_file = _load_yaml(stack_path) or {}
+    stack_file = stack_files.load(stack_path) or {}
     if not isinstance(stack_file, dict):
-        raise StackFileError(f"{stack_path} is not a mapping")
+        raise StackFileError(f"{stack_path}: is not a mapping of keys (config: ...), but {_kind_of(stack_file)}")
     secret_keys = []
     secure_paths: list[str] = []
     for key, value in _config_section(stack_file, stack_path).items():

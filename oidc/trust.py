@@ -91,20 +91,46 @@ def admissions(
 def _uncovered(subjects: Iterable[str]) -> set[str]:
     """``subjects`` without those another one (a pattern) already covers; what they admit together is the same.
 
-    The most general patterns are tried first, so that most subjects meet a cover early.
+    The most general patterns come first (:func:`_generality`), so each pattern is only compared with the
+    patterns kept before it, and each exact subject with the patterns kept. No more are kept than
+    :func:`_most_kept`: past that many no policy fits even the highest quota, so the patterns that follow
+    stay without being compared with each other (sound: the tokens admitted are the same, the policy only
+    longer, and its size check fails). The cost is linear in the number of subjects times that bound.
     """
-    patterns: list[str] = []
-    exact: set[str] = set()
-    for subject in sorted(subjects, key=lambda s: (sum(c not in claims.WILDCARDS for c in s), s)):
-        if any(covers(pattern, subject) for pattern in patterns):
-            continue
-        if claims.is_pattern(subject):
-            patterns = [p for p in patterns if not covers(subject, p)]
-            exact = {e for e in exact if not covers(subject, e)}
-            patterns.append(subject)
-        else:
-            exact.add(subject)
-    return exact | set(patterns)
+    distinct = set(subjects)
+    if not distinct:
+        return set()
+    most = _most_kept(distinct)
+    kept: list[str] = []
+    beyond: list[str] = []
+    for pattern in sorted((s for s in distinct if claims.is_pattern(s)), key=_generality):
+        if not any(covers(other, pattern) for other in kept):
+            (kept if len(kept) <= most else beyond).append(pattern)
+    exact = (s for s in distinct if not claims.is_pattern(s))
+    return {*kept, *beyond, *(s for s in exact if not any(covers(pattern, s) for pattern in kept))}
+
+
+def _most_kept(subjects: set[str]) -> int:
+    """How many of ``subjects`` a policy of :data:`MAX_TRUST_POLICY_CHARS` could hold at most.
+
+    Each costs at least its text and two quotes, however short the rest of the policy.
+    """
+    return MAX_TRUST_POLICY_CHARS // (min(len(s) for s in subjects) + 2)
+
+
+def _generality(pattern: str) -> tuple[int, int, int, str]:
+    """An order in which each pattern comes before every pattern it covers, so that none kept is dropped later.
+
+    A pattern covering another has at most as many literal characters: each of its literals matches one
+    of the other's. With as many, its literals match all of the other's, so its ``?`` match the other's
+    ``?`` (it has at most as many) and its ``*`` runs of the other's wildcards; with as many ``?`` too,
+    its ``*`` runs match runs of the other's ``*``, and it covers without the other covering it back only
+    when one of its runs matches none (it has more runs of ``*``). Patterns that cover each other agree on
+    all three counts; the first of them by text is kept, as the former order (literals, then text) kept it.
+    """
+    literals = sum(c not in claims.WILDCARDS for c in pattern)
+    runs = len(re.findall(r"\*+", pattern))
+    return (literals, pattern.count("?"), -runs, pattern)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -158,8 +184,12 @@ def render(document: Mapping[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
-def size_problem(policy_json: str, max_chars: int, quota_key: str) -> str | None:
-    """Why ``policy_json`` does not fit ``max_chars`` (set at ``quota_key``), with what to do; ``None`` when it fits."""
+def size_problem(policy_json: str, max_chars: int, quota_key: str, *, at_least: bool = False) -> str | None:
+    """Why ``policy_json`` does not fit ``max_chars`` (set at ``quota_key``), with what to do; ``None`` when it fits.
+
+    ``at_least``: the policy is the shortest the role's can be (its provider's partition still unknown),
+    and the message says so.
+    """
     size = len(policy_json)
     if size <= max_chars:
         return None
@@ -174,7 +204,7 @@ def size_problem(policy_json: str, max_chars: int, quota_key: str) -> str | None
             f"Service Quotas and set {quota_key} to the new value"
         )
     over = f"{size - max_chars} over {quota_key} ({max_chars})"
-    return f"the role's trust policy would be {size} characters, {over}. {advice}"
+    return f"the role's trust policy would be {'at least ' if at_least else ''}{size} characters, {over}. {advice}"
 
 
 # --- evaluation -------------------------------------------------------------------------

@@ -155,5 +155,5 @@ def test_plan_blames_bad_component_arguments_on_the_component_not_the_stack_file
 
     assert (code, out) == (1, "")
     assert err.startswith("error: invalid arguments of PulumiCloudOidc 'access' (1 problem):\n")
-    assert "  - role.max_session_duration: got \"13h\"" in err
+    assert '  - role.max_session_duration: got "13h"' in err
     assert "Pulumi.dev.yaml" not in err

@@ -201,7 +201,7 @@ def test_plan_output_does_not_depend_on_hash_seeds() -> None:
         pytest.param("config:\n  1: x\n", "'config' must map key names to values", id="number-key"),
         pytest.param("- a\n", "is not a mapping", id="file-list"),
         pytest.param("config:\n  pulumi-aws-oidc:organization:\n", "organization has no value", id="null"),
-        pytest.param("config: {a: [b\n", "is not valid YAML", id="yaml"),
+        pytest.param("config: {a: [b\n", "not valid YAML at line 2, column 1: ", id="yaml"),
     ],
 )
 def test_unreadable_stack_file_is_an_error_without_a_traceback(
