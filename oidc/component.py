@@ -722,12 +722,19 @@ def _checked_role(
     """The role's trust policy (admitting ``admitted``) and attachments, and what is wrong with its size."""
     policy = trust.render(trust.trust_policy(settings.issuer, account.provider_arn, admitted))
     quota_key = f"{account.settings.config_path}trustPolicyMaxChars"
-    problem = trust.size_problem(policy, account.settings.trust_policy_max_chars, quota_key)
+    problem = trust.size_problem(
+        policy, account.settings.trust_policy_max_chars, quota_key, restricting=_restricting(role)
+    )
     policy_arns = role.policy_arns
     if policy_arns is None:
         policy_arns = (f"arn:{account.partition}:iam::aws:policy/ReadOnlyAccess",)
     checked = _Role(role, policy, policy_arns)
     return checked, (_issue(_size_path(settings, role), problem) if problem else None)
+
+
+def _restricting(role: RoleSettings) -> list[str]:
+    """The key paths of the role's entries that list operations, each of which costs a subject per operation."""
+    return [d.path for d in role.deployments if d.operations is not None]
 
 
 def _size_path(settings: Settings, role: RoleSettings) -> str:
@@ -756,7 +763,9 @@ def _size_at_least(settings: Settings, role: RoleSettings, admitted: Sequence[tr
     arn = reused or claims.provider_arn(SHORTEST_PARTITION, account.id or PLACEHOLDER_ACCOUNT_ID, settings.issuer)
     policy = trust.render(trust.trust_policy(settings.issuer, arn, admitted))
     quota_key = f"{account.config_path}trustPolicyMaxChars"
-    problem = trust.size_problem(policy, account.trust_policy_max_chars, quota_key, at_least=reused is None)
+    problem = trust.size_problem(
+        policy, account.trust_policy_max_chars, quota_key, at_least=reused is None, restricting=_restricting(role)
+    )
     return _issue(_size_path(settings, role), problem) if problem else None
 
 

@@ -184,25 +184,32 @@ def render(document: Mapping[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
-def size_problem(policy_json: str, max_chars: int, quota_key: str, *, at_least: bool = False) -> str | None:
+def size_problem(
+    policy_json: str, max_chars: int, quota_key: str, *, at_least: bool = False, restricting: Sequence[str] = ()
+) -> str | None:
     """Why ``policy_json`` does not fit ``max_chars`` (set at ``quota_key``), with what to do; ``None`` when it fits.
 
     ``at_least``: the policy is the shortest the role's can be (its provider's partition still unknown),
-    and the message says so.
+    and the message says so. ``restricting``: the key paths of the role's entries that list ``operations``
+    (one subject per operation), whose ``operations`` it may omit to trust all with one.
     """
     size = len(policy_json)
     if size <= max_chars:
         return None
-    advice = (
-        "Shorten it: trust all operations of a stack (omit deployments[].operations), or cover several stacks "
-        "or environments with one * or ? pattern (exact entries it covers then cost nothing); or split the "
-        "entries across two or more roles (roles.<key>), each with a trust policy of its own"
-    )
+    ways = []
+    if restricting:
+        shown = ", ".join(restricting[:3]) + (f" and {len(restricting) - 3} more" if len(restricting) > 3 else "")
+        ways.append(f"trust every operation of a stack with one subject (omit operations at {shown})")
+    ways += [
+        "cover several stacks or environments with one * or ? pattern (exact entries it covers then cost nothing)",
+        "split the entries across two or more roles (roles.<key>), each with a trust policy of its own",
+    ]
     if max_chars < MAX_TRUST_POLICY_CHARS:
-        advice += (
-            f"; or raise the account's IAM quota 'Role trust policy length' (up to {MAX_TRUST_POLICY_CHARS}) in "
+        ways.append(
+            f"raise the account's IAM quota 'Role trust policy length' (up to {MAX_TRUST_POLICY_CHARS}) in "
             f"Service Quotas and set {quota_key} to the new value"
         )
+    advice = "Shorten it: " + "; or ".join(ways)
     over = f"{size - max_chars} over {quota_key} ({max_chars})"
     return f"the role's trust policy would be {'at least ' if at_least else ''}{size} characters, {over}. {advice}"
 

@@ -104,3 +104,23 @@ def test_the_program_warns_of_both_in_plan_and_preview() -> None:
         "deployments[1]",
         "deployments[0]",
     ]
+
+
+def test_the_size_hint_names_the_entries_that_list_operations_and_only_then() -> None:
+    listed = [{"project": "infra", "stack": f"s{i}", "operations": ["preview", "update"]} for i in range(5)]
+    unlisted = [{"project": "infra", "stack": f"s{i}"} for i in range(5)]
+
+    with_operations = run_errors(listed)
+    without = run_errors(unlisted)
+
+    assert "omit operations at deployments[0], deployments[1], deployments[2] and 2 more" in with_operations
+    assert "operations" not in without
+
+
+def run_errors(deployments: list[dict[str, Any]]) -> str:
+    from oidc.settings import ConfigError  # noqa: PLC0415
+
+    with pytest.raises(ConfigError) as raised:
+        run_component(settings(deployments=deployments, trustPolicyMaxChars=300))
+    [issue] = raised.value.issues
+    return issue.message
