@@ -36,9 +36,9 @@ plan: $(INSTALLED)
 	$(BIN)/python -m oidc plan --stack $(STACK)
 
 # Regenerate README.md's config reference and outputs tables, and the argument types of oidc/package.py,
-# from Pulumi.yaml and oidc/docs.py.
+# from Pulumi.yaml and oidc/cli/docs.py.
 docs: $(INSTALLED)
-	$(BIN)/python -m oidc.docs
+	$(BIN)/python -m oidc.cli.docs
 
 # Wall time and peak memory of evaluating the program offline for 10, 100 and 1,000 entries.
 bench: $(INSTALLED)

@@ -3,8 +3,9 @@
 import pulumi
 
 from oidc.cloud import CloudError
-from oidc.component import ProgramError, PulumiCloudOidc
-from oidc.settings import ConfigError, load_settings, read_aws_region, read_pulumi_config, read_secret_keys
+from oidc.components.organization import ProgramError, PulumiCloudOidc
+from oidc.model import ConfigError
+from oidc.settings import load_settings, read_aws_region, read_pulumi_config, read_secret_keys
 
 try:
     settings = load_settings(read_pulumi_config(), aws_region=read_aws_region(), secret_keys=read_secret_keys())

@@ -68,15 +68,18 @@ def _evaluate(entries: int) -> dict[str, Any]:
     import pulumi_aws  # noqa: PLC0415
     import pulumi_pulumiservice  # noqa: PLC0415
 
-    from oidc import cli, cloud, offline  # noqa: PLC0415
+    from oidc import cloud  # noqa: PLC0415
+    from oidc.cli import offline  # noqa: PLC0415
+    from oidc.cli.evaluate import Evaluated, role_views  # noqa: PLC0415
+    from oidc.cli.plan import plan_report, render_text  # noqa: PLC0415
 
     _ = (pulumi_aws.iam.Role, pulumi_aws.Provider, pulumi_pulumiservice.DeploymentSettings)  # load lazy modules
     config = offline.StackConfig("pulumi-aws-oidc", "bench", PROJECT_DIR, organization(entries), ())
     start = time.perf_counter()
     with cloud.offline():
         recording = offline.run_stack(config, preview=True)
-    report = cli.plan_report(cli.Evaluated(config, recording, tuple(cli.role_views(recording))))
-    cli.render_text(report)
+    report = plan_report(Evaluated(config, recording, tuple(role_views(recording))))
+    render_text(report)
     wall = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"entries": entries, "resources": len(recording.resources), "wall": wall, "peakMiB": peak_kib / 1024}
@@ -87,7 +90,8 @@ def _floor(resources: int) -> dict[str, Any]:
     import pulumi  # noqa: PLC0415
     import pulumi_pulumiservice  # noqa: PLC0415
 
-    from oidc import cloud, offline  # noqa: PLC0415
+    from oidc import cloud  # noqa: PLC0415
+    from oidc.cli import offline  # noqa: PLC0415
 
     def program() -> None:
         for index in range(resources):

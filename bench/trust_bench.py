@@ -51,7 +51,7 @@ def entries(count: int, shape: str) -> list[dict[str, Any]]:
 def _admissions(count: int, shape: str) -> dict[str, Any]:
     sys.path.insert(0, str(PROJECT_DIR))
     from oidc import trust  # noqa: PLC0415
-    from oidc.settings import DeploymentStack  # noqa: PLC0415
+    from oidc.model import DeploymentStack  # noqa: PLC0415
 
     deployments = [DeploymentStack(entry["project"], entry["stack"]) for entry in entries(count, shape)]
     provider = "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from oidc import claims
-from oidc.settings import EscEnvironment
+from oidc.model import EscEnvironment
 
 CREDENTIAL_VARIABLES = {
     "AWS_ACCESS_KEY_ID": "${aws.login.accessKeyId}",

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from oidc import claims, trust
-from oidc.settings import DeploymentStack, EscEnvironment
+from oidc.model import DeploymentStack, EscEnvironment
 
 PRIVILEGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
 """AWS managed policies that let a session take over the account (or create roles that can)."""

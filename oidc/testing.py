@@ -1,7 +1,7 @@
 """Pulumi mocks for a program that declares the component: the mocks this project's own tests use.
 
-Declare :class:`~oidc.package.PulumiCloudOidc` (or :class:`~oidc.component.PulumiCloudOidc`) in a unit test
-with::
+Declare :class:`~oidc.package.PulumiCloudOidc` (or :class:`~oidc.components.organization.PulumiCloudOidc`) in a
+unit test with::
 
     import pulumi
     from oidc.testing import OidcMocks

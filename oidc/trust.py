@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oidc import claims
-from oidc.settings import MAX_TRUST_POLICY_CHARS, DeploymentStack, EscEnvironment
+from oidc.model import MAX_TRUST_POLICY_CHARS, DeploymentStack, EscEnvironment
 
 ACTION = "sts:AssumeRoleWithWebIdentity"
 POLICY_VERSION = "2012-10-17"

@@ -18,7 +18,7 @@ from typing import Any
 
 import cfnlint.api
 
-from oidc import offline
+from oidc.cli import offline
 
 PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 ROLE = "aws:iam/role:Role"

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from oidc import offline
-from oidc.component import PulumiCloudOidc
-from oidc.settings import Settings, load_settings, raw_text
+from oidc.cli import offline
+from oidc.components.organization import PulumiCloudOidc
+from oidc.model import Settings
+from oidc.settings import load_settings, raw_text
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from oidc import offline
+from oidc.cli import offline
 from policy import policies
 
 BY_NAME = {policy.name: policy for policy in policies.POLICIES}

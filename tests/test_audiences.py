@@ -27,10 +27,13 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from pulumi.dynamic.dynamic import serialize_provider
 
-from oidc import audiences, cli, offline
-from oidc.audiences import ClientIdError, ClientIdProvider, Credentials
-from oidc.component import PulumiCloudOidc
-from oidc.settings import ConfigError, Settings
+from oidc import cli
+from oidc.aws import client_ids
+from oidc.aws.client_ids import ClientIdError, ClientIdProvider, Credentials
+from oidc.cli import offline
+from oidc.cli.plan import ADD_AUDIENCES_NOTE
+from oidc.components.organization import PulumiCloudOidc
+from oidc.model import ConfigError, Settings
 from tests import moto_iam_client_ids
 from tests.conftest import PROJECT_DIR, run_component, settings
 
@@ -85,7 +88,7 @@ def make_provider(client_ids: list[str], account: str = MOTO_ACCOUNT) -> str:
     return str(created["OpenIDConnectProviderArn"])
 
 
-def client_ids(account: str = MOTO_ACCOUNT) -> list[str]:
+def listed_client_ids(account: str = MOTO_ACCOUNT) -> list[str]:
     found = iam_in(account).get_open_id_connect_provider(OpenIDConnectProviderArn=provider_arn(account))
     return list(found["ClientIDList"])
 
@@ -158,10 +161,10 @@ def test_extension_add_and_remove_are_idempotent() -> None:
 
     for _ in range(2):
         iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="aws:acme")
-    assert client_ids() == ["acme", "aws:acme"]
+    assert listed_client_ids() == ["acme", "aws:acme"]
     for _ in range(2):
         iam.remove_client_id_from_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="acme")
-    assert client_ids() == ["aws:acme"]
+    assert listed_client_ids() == ["aws:acme"]
 
 
 @pytest.mark.usefixtures("aws")
@@ -181,7 +184,7 @@ def test_extension_refuses_a_101st_client_id() -> None:
     iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="id-7")  # present: no-op
     with pytest.raises(iam.exceptions.LimitExceededException):
         iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="one-more")
-    assert len(client_ids()) == 100
+    assert len(listed_client_ids()) == 100
 
 
 # --- the dynamic provider against moto ---------------------------------------------------------
@@ -194,7 +197,7 @@ def test_create_adds_exactly_the_missing_ids_and_a_second_run_adds_nothing() -> 
 
     created = {c: provider.create(props(c)) for c in ("acme", "aws:acme")}
 
-    assert client_ids() == ["acme", "aws:acme"]
+    assert listed_client_ids() == ["acme", "aws:acme"]
     assert {c: r.outs["added"] for c, r in created.items() if r.outs} == {"acme": False, "aws:acme": True}
     # The second `pulumi up` declares the same resources with the same inputs: no change, no call.
     for client_id, result in created.items():
@@ -205,7 +208,7 @@ def test_create_adds_exactly_the_missing_ids_and_a_second_run_adds_nothing() -> 
     again = provider.create(props("aws:acme"))
     assert again.outs is not None
     assert again.outs["added"] is False
-    assert client_ids() == ["acme", "aws:acme"]
+    assert listed_client_ids() == ["acme", "aws:acme"]
 
 
 @pytest.mark.usefixtures("aws")
@@ -218,7 +221,7 @@ def test_delete_removes_only_what_was_added_and_a_client_id_there_before_survive
         assert result.outs is not None
         provider.delete(result.id, result.outs)
 
-    assert client_ids() == ["acme", "other-org"]
+    assert listed_client_ids() == ["acme", "other-org"]
 
 
 @pytest.mark.usefixtures("aws")
@@ -241,7 +244,7 @@ def test_refresh_reports_a_client_id_removed_outside_and_the_next_up_adds_it_aga
     updated = provider.update(created.id, refreshed, props("aws:acme")).outs
     assert updated is not None
     assert (updated["added"], updated["present"]) == (True, True)
-    assert client_ids() == ["aws:acme"]
+    assert listed_client_ids() == ["aws:acme"]
 
 
 @pytest.mark.usefixtures("aws")
@@ -285,7 +288,7 @@ def test_a_deleted_provider_takes_its_client_ids_with_it_so_delete_succeeds() ->
 
 def ours(account: str = MOTO_ACCOUNT) -> dict[str, str]:
     """The provider's tags this program wrote."""
-    return {key: value for key, value in tags(account).items() if key.startswith(audiences.TAG_PREFIX)}
+    return {key: value for key, value in tags(account).items() if key.startswith(client_ids.TAG_PREFIX)}
 
 
 @pytest.mark.usefixtures("aws")
@@ -296,16 +299,16 @@ def test_destroying_the_stack_that_added_it_keeps_it_for_a_stack_that_found_it_p
     b = outs(provider.create(props("aws:acme", admin=STACK_B)))
     assert (a["added"], b["added"]) == (True, False)
     assert ours() == {
-        audiences.claim_key(STACK_A, "aws:acme"): STACK_A,
-        audiences.claim_key(STACK_B, "aws:acme"): STACK_B,
-        audiences.added_key("aws:acme"): "aws:acme",
+        client_ids.claim_key(STACK_A, "aws:acme"): STACK_A,
+        client_ids.claim_key(STACK_B, "aws:acme"): STACK_B,
+        client_ids.added_key("aws:acme"): "aws:acme",
     }
 
     provider.delete("a", a)
-    assert client_ids() == ["acme", "aws:acme"]  # B's roles still need it
+    assert listed_client_ids() == ["acme", "aws:acme"]  # B's roles still need it
 
     provider.delete("b", b)
-    assert client_ids() == ["acme"]  # the last stack out removes what this program added
+    assert listed_client_ids() == ["acme"]  # the last stack out removes what this program added
     assert ours() == {}
 
 
@@ -317,10 +320,10 @@ def test_the_stack_that_found_it_present_leaving_first_keeps_it_for_the_stack_th
     b = outs(provider.create(props("aws:acme", admin=STACK_B)))
 
     provider.delete("b", b)
-    assert client_ids() == ["aws:acme"]
+    assert listed_client_ids() == ["aws:acme"]
 
     provider.delete("a", a)
-    assert client_ids() == []
+    assert listed_client_ids() == []
     assert ours() == {}
 
 
@@ -331,7 +334,7 @@ def test_two_stacks_adding_it_at_once_both_record_added_and_only_the_last_destro
 ) -> None:
     make_provider(["acme"])
     provider = ClientIdProvider()
-    add = audiences._Call.add
+    add = client_ids._Call.add
     b: dict[str, Any] = {}
 
     def add_after_b(call: Any, iam: Any) -> None:
@@ -340,16 +343,16 @@ def test_two_stacks_adding_it_at_once_both_record_added_and_only_the_last_destro
             b.update(outs(provider.create(props("aws:acme", admin=STACK_B))))
         add(call, iam)
 
-    monkeypatch.setattr(audiences._Call, "add", add_after_b)
+    monkeypatch.setattr(client_ids._Call, "add", add_after_b)
     a = outs(provider.create(props("aws:acme", admin=STACK_A)))
 
     assert (a["added"], b["added"]) == (True, True)  # both found it missing
-    assert client_ids() == ["acme", "aws:acme"]
+    assert listed_client_ids() == ["acme", "aws:acme"]
     first, last = (a, b) if first_out == STACK_A else (b, a)
     provider.delete("first", first)
-    assert client_ids() == ["acme", "aws:acme"]
+    assert listed_client_ids() == ["acme", "aws:acme"]
     provider.delete("last", last)
-    assert client_ids() == ["acme"]
+    assert listed_client_ids() == ["acme"]
     assert ours() == {}
 
 
@@ -364,7 +367,7 @@ def test_a_client_id_there_before_any_stack_of_this_program_is_never_removed(ord
     for key in order:
         provider.delete(key, states[STACK_A if key == "A" else STACK_B])
 
-    assert client_ids() == ["acme", "aws:acme"]
+    assert listed_client_ids() == ["acme", "aws:acme"]
     assert ours() == {}
 
 
@@ -375,7 +378,7 @@ def test_a_destroy_that_removes_it_while_another_stack_claims_it_gives_it_back(m
     make_provider([])
     provider = ClientIdProvider()
     a = outs(provider.create(props("aws:acme", admin=STACK_A)))
-    remove = audiences._Call.remove
+    remove = client_ids._Call.remove
     b: dict[str, Any] = {}
 
     def b_creates_first(call: Any, iam: Any) -> None:
@@ -383,14 +386,14 @@ def test_a_destroy_that_removes_it_while_another_stack_claims_it_gives_it_back(m
             b.update(outs(provider.create(props("aws:acme", admin=STACK_B))))
         remove(call, iam)
 
-    monkeypatch.setattr(audiences._Call, "remove", b_creates_first)
+    monkeypatch.setattr(client_ids._Call, "remove", b_creates_first)
     provider.delete("a", a)
 
     assert b["added"] is False
-    assert client_ids() == ["aws:acme"]
-    assert ours() == {audiences.claim_key(STACK_B, "aws:acme"): STACK_B, audiences.added_key("aws:acme"): "aws:acme"}
+    assert listed_client_ids() == ["aws:acme"]
+    assert ours() == {client_ids.claim_key(STACK_B, "aws:acme"): STACK_B, client_ids.added_key("aws:acme"): "aws:acme"}
     provider.delete("b", b)  # the last stack out: it was added by this program
-    assert client_ids() == []
+    assert listed_client_ids() == []
 
 
 @pytest.mark.usefixtures("aws")
@@ -402,7 +405,7 @@ def test_a_destroy_between_another_stacks_claim_and_its_read_keeps_the_client_id
     make_provider([])
     provider = ClientIdProvider()
     a = outs(provider.create(props("aws:acme", admin=STACK_A)))
-    existing = audiences._Call.existing
+    existing = client_ids._Call.existing
     destroyed: list[str] = []
 
     def a_destroys_after_the_read(call: Any, iam: Any) -> list[str]:
@@ -412,14 +415,14 @@ def test_a_destroy_between_another_stacks_claim_and_its_read_keeps_the_client_id
             destroyed.append(STACK_A)
         return found
 
-    monkeypatch.setattr(audiences._Call, "existing", a_destroys_after_the_read)
+    monkeypatch.setattr(client_ids._Call, "existing", a_destroys_after_the_read)
     b = outs(provider.create(props("aws:acme", admin=STACK_B)))
 
     assert destroyed == [STACK_A]
     assert b["added"] is False
-    assert client_ids() == ["aws:acme"]
+    assert listed_client_ids() == ["aws:acme"]
     provider.delete("b", b)
-    assert client_ids() == []
+    assert listed_client_ids() == []
 
 
 @pytest.mark.usefixtures("aws")
@@ -429,20 +432,20 @@ def test_a_destroy_whose_remove_fails_keeps_the_marker_so_the_next_destroy_remov
     make_provider([])
     provider = ClientIdProvider()
     a = outs(provider.create(props("aws:acme")))
-    remove = audiences._Call.remove
+    remove = client_ids._Call.remove
 
     def denied(call: Any, iam: Any) -> None:
         raise ClientIdError("access denied to remove")
 
-    monkeypatch.setattr(audiences._Call, "remove", denied)
+    monkeypatch.setattr(client_ids._Call, "remove", denied)
     with pytest.raises(ClientIdError, match="access denied to remove"):
         provider.delete("a", a)
-    assert client_ids() == ["aws:acme"]
-    assert audiences.added_key("aws:acme") in ours()
+    assert listed_client_ids() == ["aws:acme"]
+    assert client_ids.added_key("aws:acme") in ours()
 
-    monkeypatch.setattr(audiences._Call, "remove", remove)
+    monkeypatch.setattr(client_ids._Call, "remove", remove)
     provider.delete("a", a)  # the engine keeps the resource after a failed delete, and deletes it again
-    assert client_ids() == []
+    assert listed_client_ids() == []
     assert ours() == {}
 
 
@@ -459,7 +462,7 @@ def test_a_resource_created_before_tags_removes_what_it_added_when_alone() -> No
     ClientIdProvider().delete("old", created_before_tags("aws:acme", added=True))
     ClientIdProvider().delete("old", created_before_tags("acme", added=False))
 
-    assert client_ids() == ["acme"]
+    assert listed_client_ids() == ["acme"]
     assert ours() == {}
 
 
@@ -471,11 +474,11 @@ def test_a_resource_created_before_tags_keeps_what_another_stack_claims_and_hand
     assert b["added"] is False
 
     provider.delete("old", created_before_tags("aws:acme", added=True))
-    assert client_ids() == ["aws:acme"]
-    assert audiences.added_key("aws:acme") in ours()  # B, the last stack out, removes it
+    assert listed_client_ids() == ["aws:acme"]
+    assert client_ids.added_key("aws:acme") in ours()  # B, the last stack out, removes it
 
     provider.delete("b", b)
-    assert client_ids() == []
+    assert listed_client_ids() == []
 
 
 @pytest.mark.usefixtures("aws")
@@ -489,11 +492,11 @@ def test_a_resource_created_before_tags_is_updated_never_replaced_and_claims_it(
     updated = outs(provider.update("old", old, props("aws:acme")))
 
     assert (updated["added"], updated["claimed"], updated["adminStack"]) == (True, True, STACK_A)
-    assert ours() == {audiences.claim_key(STACK_A, "aws:acme"): STACK_A, audiences.added_key("aws:acme"): "aws:acme"}
+    assert ours() == {client_ids.claim_key(STACK_A, "aws:acme"): STACK_A, client_ids.added_key("aws:acme"): "aws:acme"}
     diff = provider.diff("old", updated, props("aws:acme"))
     assert (diff.changes, diff.replaces) == (False, [])
     provider.delete("old", updated)
-    assert client_ids() == []
+    assert listed_client_ids() == []
 
 
 @pytest.mark.usefixtures("aws")
@@ -514,7 +517,7 @@ def test_refresh_reports_a_stripped_claim_and_the_next_up_claims_again() -> None
     assert (diff.changes, diff.replaces) == (True, [])
     updated = outs(provider.update("a", refreshed, props("aws:acme")))
     assert (updated["added"], updated["claimed"]) == (True, True)
-    assert ours() == {audiences.claim_key(STACK_A, "aws:acme"): STACK_A, audiences.added_key("aws:acme"): "aws:acme"}
+    assert ours() == {client_ids.claim_key(STACK_A, "aws:acme"): STACK_A, client_ids.added_key("aws:acme"): "aws:acme"}
 
 
 @pytest.mark.usefixtures("aws")
@@ -528,9 +531,9 @@ def test_a_renamed_admin_stack_moves_its_claim() -> None:
     assert (diff.changes, diff.replaces) == (True, [])
     updated = outs(provider.update("a", created, props("aws:acme", admin=renamed)))
 
-    assert ours() == {audiences.claim_key(renamed, "aws:acme"): renamed, audiences.added_key("aws:acme"): "aws:acme"}
+    assert ours() == {client_ids.claim_key(renamed, "aws:acme"): renamed, client_ids.added_key("aws:acme"): "aws:acme"}
     provider.delete("a", updated)
-    assert client_ids() == []
+    assert listed_client_ids() == []
 
 
 @pytest.mark.usefixtures("aws")
@@ -549,7 +552,7 @@ def test_a_provider_with_50_tags_refuses_the_claim_with_a_clear_error_and_nothin
         "those of admin stacks that no longer exist (aws iam list-open-id-connect-provider-tags "
         f"--open-id-connect-provider-arn {arn} lists them), then run the command again"
     )
-    assert client_ids() == ["acme"]
+    assert listed_client_ids() == ["acme"]
     assert len(tags()) == 50
     assert ours() == {}
 
@@ -562,7 +565,7 @@ def test_a_provider_with_room_for_the_claim_but_not_the_marker_is_left_as_it_was
     with pytest.raises(ClientIdError, match="could not write the added marker of the client ID 'aws:acme'"):
         ClientIdProvider().create(props("aws:acme"))
 
-    assert client_ids() == ["acme"]
+    assert listed_client_ids() == ["acme"]
     assert ours() == {}  # the claim it wrote is taken back
 
 
@@ -572,7 +575,7 @@ def test_the_last_tag_taken_by_another_writer_after_the_read_is_the_same_clear_e
 ) -> None:
     arn = make_provider(["acme"])
     iam_in(MOTO_ACCOUNT).tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=other_tags(49))
-    read = audiences._Call.tags
+    read = client_ids._Call.tags
 
     def read_then_another_writer(call: Any, iam: Any) -> dict[str, str] | None:
         found = read(call, iam)
@@ -581,24 +584,24 @@ def test_the_last_tag_taken_by_another_writer_after_the_read_is_the_same_clear_e
         )
         return found
 
-    monkeypatch.setattr(audiences._Call, "tags", read_then_another_writer)
+    monkeypatch.setattr(client_ids._Call, "tags", read_then_another_writer)
     with pytest.raises(ClientIdError) as raised:
         ClientIdProvider().create(props("aws:acme"))
 
     assert "could not write this stack's claim on the client ID 'aws:acme'" in str(raised.value)
     assert "the provider holds the most tags IAM allows, 50 per provider (Cannot exceed quota" in str(raised.value)
-    assert client_ids() == ["acme"]
+    assert listed_client_ids() == ["acme"]
 
 
 def test_tag_keys_fit_iam_and_name_the_stack_and_the_client_id() -> None:
     key_rule = re.compile(r"[\w .:/=+\-@]{1,128}")
     odd = "x" * 255
-    keys = [audiences.claim_key(s, c) for s in (STACK_A, STACK_B) for c in ("acme", "aws:acme", odd)]
-    keys += [audiences.added_key(c) for c in ("acme", "aws:acme", odd)]
+    keys = [client_ids.claim_key(s, c) for s in (STACK_A, STACK_B) for c in ("acme", "aws:acme", odd)]
+    keys += [client_ids.added_key(c) for c in ("acme", "aws:acme", odd)]
 
     assert all(key_rule.fullmatch(k) and k.startswith("pulumi-aws-oidc/") for k in keys)
     assert len(set(keys)) == len(keys)
-    assert audiences.claim_key(STACK_A, "aws:acme") == "pulumi-aws-oidc/{}/{}".format(
+    assert client_ids.claim_key(STACK_A, "aws:acme") == "pulumi-aws-oidc/{}/{}".format(
         hashlib.sha256(STACK_A.encode()).hexdigest()[:16], hashlib.sha256(b"aws:acme").hexdigest()[:16]
     )
 
@@ -618,10 +621,10 @@ def test_assume_role_reaches_the_account_and_changes_only_its_provider() -> None
 
     assert created.outs is not None
     assert created.outs["added"] is True
-    assert client_ids(OTHER_ACCOUNT) == ["acme", "aws:acme"]
-    assert client_ids(MOTO_ACCOUNT) == ["acme"]
+    assert listed_client_ids(OTHER_ACCOUNT) == ["acme", "aws:acme"]
+    assert listed_client_ids(MOTO_ACCOUNT) == ["acme"]
     provider.delete(created.id, created.outs)
-    assert client_ids(OTHER_ACCOUNT) == ["acme"]
+    assert listed_client_ids(OTHER_ACCOUNT) == ["acme"]
 
 
 @pytest.mark.usefixtures("aws")
@@ -636,7 +639,7 @@ def test_a_named_profile_reaches_its_account(tmp_path: Path, monkeypatch: pytest
 
     ClientIdProvider().create(props("aws:acme", OTHER_ACCOUNT, profile="staging"))
 
-    assert client_ids(OTHER_ACCOUNT) == ["aws:acme"]
+    assert listed_client_ids(OTHER_ACCOUNT) == ["aws:acme"]
 
 
 @pytest.mark.usefixtures("aws")
@@ -653,8 +656,8 @@ def test_credentials_of_another_account_are_refused_before_anything_changes() ->
         "changed. Give the account the credentials its AWS provider uses (assumeRole, profile, or the ambient AWS_* "
         "variables)"
     )
-    assert client_ids(OTHER_ACCOUNT) == ["acme"]
-    assert client_ids(MOTO_ACCOUNT) == ["acme"]
+    assert listed_client_ids(OTHER_ACCOUNT) == ["acme"]
+    assert listed_client_ids(MOTO_ACCOUNT) == ["acme"]
 
 
 @pytest.mark.usefixtures("aws")
@@ -666,7 +669,7 @@ def test_delete_with_credentials_of_another_account_is_refused() -> None:
     with pytest.raises(ClientIdError, match="nothing was changed"):
         ClientIdProvider().delete(f"{provider_arn(OTHER_ACCOUNT)}|aws:acme", outs)
 
-    assert client_ids(MOTO_ACCOUNT) == ["acme", "aws:acme"]
+    assert listed_client_ids(MOTO_ACCOUNT) == ["acme", "aws:acme"]
 
 
 # --- every call once through botocore's Stubber (AWS's API model) -------------------------------
@@ -711,8 +714,8 @@ def test_every_call_matches_the_api_model(monkeypatch: pytest.MonkeyPatch) -> No
     for _ in range(2):  # create, then delete
         sts.add_response("assume_role", granted(), assume)
         sts.add_response("get_caller_identity", identity(OTHER_ACCOUNT), {})
-    claim = {"Key": audiences.claim_key(STACK_A, "aws:acme"), "Value": STACK_A}
-    marker = {"Key": audiences.added_key("aws:acme"), "Value": "aws:acme"}
+    claim = {"Key": client_ids.claim_key(STACK_A, "aws:acme"), "Value": STACK_A}
+    marker = {"Key": client_ids.added_key("aws:acme"), "Value": "aws:acme"}
     # create: the claim, then the read, then the marker and the client ID
     iam.add_response("list_open_id_connect_provider_tags", {"Tags": [], "IsTruncated": False}, by_arn)
     iam.add_response("tag_open_id_connect_provider", {}, {**by_arn, "Tags": [claim]})
@@ -779,6 +782,8 @@ import dill
 from moto import mock_aws
 import boto3
 import tests.moto_iam_client_ids
+from oidc import cli
+from oidc.cli import offline
 with mock_aws():
     boto3.client("iam", region_name="us-east-1").create_open_id_connect_provider(
         Url="https://api.pulumi.com/oidc", ClientIDList=["acme"])
@@ -811,15 +816,15 @@ def test_the_pickled_provider_works_in_a_fresh_process() -> None:
 
 
 def test_logical_names_come_from_the_client_id() -> None:
-    assert audiences.logical_name("pulumi-cloud", "aws:acme") == "pulumi-cloud-client-id-aws:acme"
-    assert audiences.logical_name("pulumi-cloud-prod", "sts.amazonaws.com") == (
+    assert client_ids.logical_name("pulumi-cloud", "aws:acme") == "pulumi-cloud-client-id-aws:acme"
+    assert client_ids.logical_name("pulumi-cloud-prod", "sts.amazonaws.com") == (
         "pulumi-cloud-prod-client-id-sts.amazonaws.com"
     )
     odd = ["a::b", "with space", "x" * 101]
-    names = [audiences.logical_name("p", c) for c in odd]
+    names = [client_ids.logical_name("p", c) for c in odd]
     assert all(n.startswith("p-client-id-") and len(n) == len("p-client-id-") + 16 for n in names)
     assert len(set(names)) == 3
-    assert names == [audiences.logical_name("p", c) for c in odd]  # the same on every run
+    assert names == [client_ids.logical_name("p", c) for c in odd]  # the same on every run
 
 
 # --- the program under Pulumi mocks -------------------------------------------------------------
@@ -830,7 +835,7 @@ BOTH = {"environments": [{"project": "aws", "name": "dev"}]}
 
 
 def client_id_resources(recording: offline.Recording) -> dict[str, offline.RecordedResource]:
-    return {str(r.inputs["clientId"]): r for r in recording.of_type(audiences.TYPE)}
+    return {str(r.inputs["clientId"]): r for r in recording.of_type(client_ids.TYPE)}
 
 
 def run_keeping(configured: Settings, **mocks: Any) -> tuple[offline.Recording, list[PulumiCloudOidc]]:
@@ -970,7 +975,7 @@ def test_plan_shows_what_the_stack_adds(capsys: pytest.CaptureFixture[str], tmp_
     report = json.loads(capsys.readouterr().out)
 
     assert "    adds client ID aws:acme (pulumi-cloud-client-id-aws:acme)\n" in text
-    assert cli.ADD_AUDIENCES_NOTE in text
+    assert ADD_AUDIENCES_NOTE in text
     [account] = report["accounts"]
     assert account["oidcProvider"]["addsClientIds"] == [
         {"clientId": "acme", "name": "pulumi-cloud-client-id-acme"},

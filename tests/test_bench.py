@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bench import plan_bench
-from oidc import cli, offline
+from oidc.cli import offline
+from oidc.cli.evaluate import role_views
 from oidc.settings import load_settings
 from tests.conftest import PROJECT_DIR
 
@@ -22,6 +23,6 @@ def test_the_benchmark_organization_plans_with_its_patterns_covering_every_entry
     config = offline.StackConfig("pulumi-aws-oidc", "bench", PROJECT_DIR, plan_bench.organization(100), ())
     recording = offline.run_stack(config, preview=True)
 
-    for view in cli.role_views(recording):
+    for view in role_views(recording):
         statements = view.trust_policy.count('"Sid"')
         assert statements == 2, view.key  # one pattern statement for the stacks, one for the environments

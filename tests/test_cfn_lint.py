@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from oidc import offline
-from oidc.settings import ConfigError, Settings
+from oidc.cli import offline
+from oidc.model import ConfigError, Settings
 from tests import certs
 from tests import cloudformation as cf
 from tests.conftest import PROJECT_DIR, run_component, settings

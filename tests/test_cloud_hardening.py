@@ -20,7 +20,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from oidc import cli, cloud, offline, testing
+from oidc import cli, cloud, testing
+from oidc.cli import offline
 from tests import cloud_server
 from tests.cloud_server import FakeCloud, serving
 from tests.conftest import PROJECT_DIR, project_config

@@ -8,8 +8,10 @@ import pulumi
 import pytest
 import yaml
 
-from oidc import claims, component, esc, offline, testing, trust
-from oidc.settings import ConfigError, Settings
+from oidc import claims, esc, testing, trust
+from oidc.cli import offline
+from oidc.components import organization, provider, role
+from oidc.model import ConfigError, Settings
 from tests import certs
 from tests.conftest import run_component, settings
 
@@ -275,14 +277,14 @@ def test_form_a_holds_one_provider_and_one_role_component_whose_children_alias_t
     recording = run_component(settings(environments=[{"project": "aws", "name": "dev"}]))
 
     [top] = [r for r in recording.resources if r.parent_urn is None]
-    assert (top.type, top.name) == (component.TYPE, "pulumi-cloud")
+    assert (top.type, top.name) == (organization.TYPE, "pulumi-cloud")
     parts = {r.type: r for r in recording.children(top)}
-    assert sorted(parts) == sorted([component.PROVIDER_TYPE, component.ROLE_TYPE])
+    assert sorted(parts) == sorted([provider.PROVIDER_TYPE, role.ROLE_TYPE])
     assert {r.name for r in parts.values()} == {"pulumi-cloud"}
-    assert [(r.type, r.name) for r in recording.children(parts[component.PROVIDER_TYPE])] == [
+    assert [(r.type, r.name) for r in recording.children(parts[provider.PROVIDER_TYPE])] == [
         (PROVIDER, "pulumi-cloud-provider")
     ]
-    assert {(r.type, r.name) for r in recording.children(parts[component.ROLE_TYPE])} == {
+    assert {(r.type, r.name) for r in recording.children(parts[role.ROLE_TYPE])} == {
         (ROLE, "pulumi-cloud-role"),
         (ATTACHMENT, "pulumi-cloud-policy-aws/ReadOnlyAccess"),
         (DEPLOYMENT_SETTINGS, "pulumi-cloud-deploy-infra/prod"),
@@ -291,7 +293,7 @@ def test_form_a_holds_one_provider_and_one_role_component_whose_children_alias_t
     leaves = [r for r in recording.resources if r.parent_urn not in {None, top.urn}]
     assert len(leaves) == 5
     for leaf in leaves:
-        assert leaf.aliases == (f"{component.TYPE}${leaf.type}::{leaf.name}",), leaf.name
+        assert leaf.aliases == (f"{organization.TYPE}${leaf.type}::{leaf.name}",), leaf.name
 
 
 def test_trust_policy_over_its_quota_fails_before_anything_is_declared() -> None:
@@ -639,7 +641,7 @@ def test_form_b_stack_outputs_map_roles_providers_stacks_and_environments() -> N
     )
 
     def program() -> None:
-        for name, value in component.PulumiCloudOidc("pulumi-cloud", configured).stack_outputs.items():
+        for name, value in organization.PulumiCloudOidc("pulumi-cloud", configured).stack_outputs.items():
             pulumi.export(name, value)
 
     recording = offline.run_program(program, {})

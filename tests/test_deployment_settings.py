@@ -9,8 +9,12 @@ from typing import Any
 
 import pytest
 
-from oidc import cli, offline
-from oidc.settings import ConfigError, Secret, load_settings
+from oidc import cli
+from oidc.cli import offline
+from oidc.cli.evaluate import Evaluated, role_views
+from oidc.cli.plan import plan_report, render_text
+from oidc.model import ConfigError, Secret
+from oidc.settings import load_settings
 from tests.conftest import PROJECT_DIR, raw_config, run_component
 
 DEPLOYMENT_SETTINGS = "pulumiservice:index:DeploymentSettings"
@@ -273,10 +277,10 @@ def test_no_secret_reaches_the_plan_report_of_a_run_given_the_decrypted_values()
     )
 
     recording = offline.run_stack(config)
-    report = cli.plan_report(cli.Evaluated(config, recording, tuple(cli.role_views(recording))))
+    report = plan_report(Evaluated(config, recording, tuple(role_views(recording))))
 
     assert PASSWORD not in json.dumps([r.inputs for r in recording.resources], default=str)
-    assert PASSWORD not in cli.render_text(report)
+    assert PASSWORD not in render_text(report)
     assert PASSWORD not in json.dumps(report, default=str)
 
 

@@ -14,8 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
-from oidc import claims, cli, docs, offline, settings
-from oidc.settings import AccountSettings, ConfigError, ConfigIssue, RoleSettings, Settings, load_settings
+from oidc import claims, settings
+from oidc.cli import docs, offline
+from oidc.cli.evaluate import evaluate_stack
+from oidc.model import AccountSettings, ConfigError, ConfigIssue, RoleSettings, Settings
+from oidc.settings import load_settings
 from tests.conftest import PROJECT_DIR, raw_config
 
 PROJECT = docs.load_project(PROJECT_DIR)
@@ -385,7 +388,7 @@ def test_documented_outputs_are_what_main_py_exports_in_order(
         json.dumps({"config": {f"pulumi-aws-oidc:{key}": value for key, value in config.items()}})
     )
 
-    evaluated = cli.evaluate_stack("docs", tmp_path)
+    evaluated = evaluate_stack("docs", tmp_path)
 
     assert load_settings(evaluated.config.project_values).by_roles == (form == "B")
     assert list(evaluated.recording.outputs) == [name for name, _ in docs.OUTPUTS[form]]

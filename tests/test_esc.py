@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from oidc import esc
-from oidc.settings import AwsSession, EscEnvironment, load_settings
+from oidc.model import AwsSession, EscEnvironment
+from oidc.settings import load_settings
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/pulumi-oidc"
 CREDENTIALS = {

@@ -10,7 +10,10 @@ import pytest
 import yaml
 from pulumi.provider.experimental.component import ComponentProvider
 
-from oidc import cli, component, offline, package, trust
+from oidc import cli, package, trust
+from oidc.cli import offline
+from oidc.components import organization
+from oidc.components.provider import PROVIDER_TYPE
 from tests.conftest import PROJECT_DIR
 from tests.policy_helpers import all_violations
 
@@ -60,9 +63,9 @@ def test_two_roles_is_one_component_with_one_provider_and_two_roles_with_distinc
     recording = two_roles()
 
     [top] = [r for r in recording.resources if r.parent_urn is None]
-    assert (top.type, top.name) == (component.TYPE, "pulumi-cloud")
+    assert (top.type, top.name) == (organization.TYPE, "pulumi-cloud")
     assert sorted(r.name for r in recording.children(top)) == sorted(["pulumi-cloud", DEPLOY, PREVIEW])
-    assert [r.name for r in recording.of_type(component.PROVIDER_TYPE)] == ["pulumi-cloud"]
+    assert [r.name for r in recording.of_type(PROVIDER_TYPE)] == ["pulumi-cloud"]
     [provider] = recording.of_type(PROVIDER)
     assert provider.outputs["arn"] == PROVIDER_ARN
     roles = {r.name: r.inputs["name"] for r in recording.of_type(ROLE)}
@@ -147,7 +150,7 @@ def test_yaml_two_roles_uses_the_package_from_this_repository_as_one_component()
     assert document["packages"] == {"pulumi-aws-oidc": "../../provider"}
     assert (EXAMPLES / "two-roles-yaml" / document["packages"]["pulumi-aws-oidc"] / "PulumiPlugin.yaml").is_file()
     [(name, resource)] = document["resources"].items()
-    assert (name, resource["type"]) == ("pulumi-cloud", component.TYPE)
+    assert (name, resource["type"]) == ("pulumi-cloud", organization.TYPE)
     assert sorted(resource["properties"]["roles"]) == ["deploy", "preview"]
     assert "options" not in resource
     assert "${" not in json.dumps(resource["properties"])
@@ -157,7 +160,7 @@ def test_yaml_two_roles_outputs_name_outputs_of_the_package() -> None:
     document = yaml_example()
     provider = ComponentProvider([package.PulumiCloudOidc], package.PACKAGE_NAME, version=package.PACKAGE_VERSION)
     assert provider.schema is not None
-    outputs = json.loads(provider.schema)["resources"][component.TYPE]["properties"]
+    outputs = json.loads(provider.schema)["resources"][organization.TYPE]["properties"]
 
     for key, expression in document["outputs"].items():
         match = re.fullmatch(r"\$\{([\w-]+)\.(\w+)\}", expression)

@@ -15,6 +15,7 @@ import yaml
 
 from oidc import cli, trust
 from oidc import explain as oidc_explain
+from oidc.cli.explain import InputError, decode_token
 from oidc.settings import load_settings
 from tests.conftest import PROJECT_DIR, project_config, raw_config
 from tests.tokens import ALLOWED, DENIED, ISSUER, MATRIX_CONFIG, PROVIDER, deploy, esc
@@ -502,8 +503,8 @@ def test_without_pyjwt_a_token_needs_the_cli_extra_and_aud_sub_still_work(
 ) -> None:
     monkeypatch.setitem(sys.modules, "jwt", None)  # as in an install without the cli extra
 
-    with pytest.raises(cli.InputError, match=re.escape("pip install 'pulumi-aws-oidc[cli]' (or give --aud and --sub)")):
-        cli.decode_token("a.b.c")
+    with pytest.raises(InputError, match=re.escape("pip install 'pulumi-aws-oidc[cli]' (or give --aud and --sub)")):
+        decode_token("a.b.c")
     code = cli.main(["explain", "--stack", "matrix", "--cwd", str(project), "--aud", "contoso", "--sub", "x"])
     assert code == cli.EXIT_DENY
     assert "DENY" in capsys.readouterr().out

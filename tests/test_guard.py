@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 import yaml
 
-from oidc import cli, cloud, guard, offline, testing
-from oidc.cloud import CloudError
-from oidc.component import PulumiCloudOidc
-from oidc.settings import ConfigError, Secret, load_settings
+from oidc import cli, cloud, testing
+from oidc.cli import offline
+from oidc.cloud import CloudError, guard
+from oidc.components.organization import PulumiCloudOidc
+from oidc.model import ConfigError, Secret
+from oidc.settings import load_settings
 from tests.cloud_server import FakeCloud, closed_port_url, recorded, serving
 from tests.conftest import raw_config, run_component
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from oidc import offline
-from oidc.settings import ConfigError, Settings, load_settings
+from oidc.cli import offline
+from oidc.model import ConfigError, Settings
+from oidc.settings import load_settings
 from tests.conftest import PROJECT_DIR, project_config, raw_config
 
 ROLES = {"r": {"account": "a", "deployments": [{"project": "infra", "stack": "prod"}]}}

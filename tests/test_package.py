@@ -18,8 +18,11 @@ from pulumi.provider.experimental.util import camel_case
 from pulumi.provider.server import ComponentInitError
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from oidc import claims, component, docs, offline, package, settings
-from oidc.settings import ConfigError, load_settings
+from oidc import claims, package, settings
+from oidc.cli import docs, offline
+from oidc.components import organization
+from oidc.model import ConfigError
+from oidc.settings import load_settings
 from tests import certs
 from tests.conftest import PROJECT_DIR, raw_config
 
@@ -216,7 +219,7 @@ def run_typed(args: Any, **mock_options: Any) -> offline.Recording:
 
 def run_settings(config: dict[str, Any], **mock_options: Any) -> offline.Recording:
     loaded = load_settings(raw_config(config))
-    return offline.run_program(lambda: component.PulumiCloudOidc("pulumi-cloud", loaded), {}, **mock_options)
+    return offline.run_program(lambda: organization.PulumiCloudOidc("pulumi-cloud", loaded), {}, **mock_options)
 
 
 # --- the inferred schema --------------------------------------------------------------------
@@ -227,7 +230,7 @@ def test_schema_has_the_component_under_the_existing_type_token() -> None:
 
     assert inferred["name"] == "pulumi-aws-oidc"
     assert list(inferred["resources"]) == [TOKEN]
-    assert component.TYPE == TOKEN
+    assert organization.TYPE == TOKEN
     resource = inferred["resources"][TOKEN]
     assert resource["isComponent"] is True
     assert resource["description"].startswith("Lets Pulumi Deployments and Pulumi ESC assume AWS roles")

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from oidc import cli, testing
+from oidc.cli.evaluate import StackName
 from tests.conftest import PROJECT_DIR, project_config
 
 ORG: dict[str, Any] = {
@@ -595,6 +596,7 @@ def test_explain_of_every_role_answers_for_the_managing_role_and_names_the_other
 
 COMPOSED_PROGRAM = """
 from oidc.package import PulumiCloudOidc
+from oidc import testing
 
 PulumiCloudOidc("team-a", {"organization": "acme", "deployments": [{"project": "a", "stack": "*"}]})
 PulumiCloudOidc(
@@ -711,6 +713,6 @@ def test_a_stack_name_pulumi_would_refuse_is_a_usage_error(
 
 
 def test_stack_name_parts() -> None:
-    assert cli.StackName.parse("dev") == cli.StackName("dev")
-    assert cli.StackName.parse("acme/dev") == cli.StackName("dev", organization="acme")
-    assert cli.StackName.parse("acme/infra.v2/dev_1") == cli.StackName("dev_1", organization="acme", project="infra.v2")
+    assert StackName.parse("dev") == StackName("dev")
+    assert StackName.parse("acme/dev") == StackName("dev", organization="acme")
+    assert StackName.parse("acme/infra.v2/dev_1") == StackName("dev_1", organization="acme", project="infra.v2")

@@ -8,7 +8,8 @@ import pulumi
 import pytest
 from pulumi_policy import PolicyResource
 
-from oidc import esc, offline
+from oidc import esc
+from oidc.cli import offline
 from policy import policies
 from tests import certs
 from tests.conftest import PROJECT_DIR, run_component, settings

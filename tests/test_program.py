@@ -6,7 +6,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from oidc import offline, trust
+from oidc import trust
+from oidc.cli import offline
 from tests import certs
 from tests.conftest import PROJECT_DIR, project_config
 

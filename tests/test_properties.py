@@ -31,7 +31,8 @@ from hypothesis import strategies as st
 
 from oidc import claims, testing, trust
 from oidc.durations import format_duration
-from oidc.settings import MAX_TRUST_POLICY_CHARS, ConfigError, RoleSettings, Settings, load_settings
+from oidc.model import MAX_TRUST_POLICY_CHARS, ConfigError, RoleSettings, Settings
+from oidc.settings import load_settings
 from tests.conftest import raw_config, run_component
 
 ACCOUNT = testing.PLACEHOLDER_ACCOUNT

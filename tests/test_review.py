@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from oidc import review
-from oidc.settings import DeploymentStack
+from oidc.model import DeploymentStack
 from tests.conftest import run_component, settings
 
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"

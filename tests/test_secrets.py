@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 
-from oidc import cli, offline
-from oidc.settings import ConfigError, load_settings
+from oidc import cli
+from oidc.cli import offline
+from oidc.model import ConfigError
+from oidc.settings import load_settings
 from tests.conftest import PROJECT_DIR, project_config, raw_config
 
 TOKEN = "ghp_leakedTokenValue123"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from oidc import claims
-from oidc.settings import (
+from oidc.model import (
     FORM_A_KEY,
     AccountSettings,
     AssumeRole,
@@ -18,10 +18,9 @@ from oidc.settings import (
     OidcProviderSettings,
     RoleSettings,
     Settings,
-    load_settings,
-    namespace_values,
     provider_client_ids,
 )
+from oidc.settings import load_settings, namespace_values
 from tests.conftest import raw_config
 
 DEV = {"project": "aws", "name": "dev"}

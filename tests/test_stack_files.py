@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from oidc import cli, docs, stack_files
+from oidc import cli
+from oidc.cli import docs, stack_files
 from tests.conftest import PROJECT_DIR
 
 VALID = (

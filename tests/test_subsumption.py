@@ -18,8 +18,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oidc import claims, offline, trust
-from oidc.settings import MAX_TRUST_POLICY_CHARS, ConfigError, DeploymentStack, EscEnvironment
+from oidc import claims, trust
+from oidc.cli import offline
+from oidc.model import MAX_TRUST_POLICY_CHARS, ConfigError, DeploymentStack, EscEnvironment
 from tests.cloud_server import FakeCloud, serving
 from tests.conftest import run_component, settings
 

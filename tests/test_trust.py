@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oidc import trust
-from oidc.settings import MAX_TRUST_POLICY_CHARS, Settings, load_settings
+from oidc.model import MAX_TRUST_POLICY_CHARS, Settings
+from oidc.settings import load_settings
 from tests.conftest import raw_config
 from tests.tokens import (
     ALLOWED,

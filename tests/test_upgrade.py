@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from oidc import offline
+from oidc.cli import offline
 from tests import certs
 from tests.conftest import PROJECT_DIR, project_config
 

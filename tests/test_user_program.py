@@ -14,9 +14,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from oidc import offline, testing
+from oidc import testing
+from oidc.cli import offline
+from oidc.model import ConfigError
 from oidc.package import PulumiCloudOidc
-from oidc.settings import ConfigError
 from tests.cloud_server import FakeCloud, serving
 from tests.conftest import run_component, settings
 

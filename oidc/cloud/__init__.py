@@ -58,7 +58,7 @@ MAX_SETTINGS_BYTES = 1024 * 1024
 :data:`PARALLEL_REQUESTS` at a time, and 1 MiB of JSON can parse into about 22 MiB of Python objects."""
 MAX_DEPTH = 64
 """The deepest nesting of JSON accepted. Answers of the API nest about 10 levels (a resource's inputs in a
-stack's state); the limit keeps every later walk of the value (recursive in :mod:`oidc.guard`) safe."""
+stack's state); the limit keeps every later walk of the value (recursive in :mod:`oidc.cloud.guard`) safe."""
 ATTEMPTS = 3
 """Attempts of one request answered 429 or 5xx (or refused a connection), within its deadline."""
 BACKOFF_SECONDS = (0.5, 1.0)

@@ -28,9 +28,9 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from oidc import stack_files
+from oidc.cli import stack_files
+from oidc.cli.stack_files import StackFileError
 from oidc.settings import namespace_values, raw_text
-from oidc.stack_files import StackFileError
 from oidc.testing import CERTIFICATE_TOKEN, OidcMocks
 
 SECRET = "[secret]"

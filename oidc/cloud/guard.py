@@ -25,10 +25,10 @@ from typing import Any
 
 import yaml
 
-from oidc import audiences
+from oidc.aws import client_ids
 from oidc.cloud import OFFLINE, UNDER_MOCKS, NoToken, PulumiCloud
 from oidc.durations import format_duration, parse_duration
-from oidc.settings import ConfigIssue, DeploymentStack, EscEnvironment, RoleSettings, Secret, Settings
+from oidc.model import ConfigIssue, DeploymentStack, EscEnvironment, RoleSettings, Secret, Settings
 
 SETTINGS_TYPE = "pulumiservice:index:DeploymentSettings"
 ENVIRONMENT_TYPE = "pulumiservice:index:Environment"
@@ -441,7 +441,7 @@ def _state(cloud: PulumiCloud, admin: AdminStack) -> State:
     held: dict[tuple[str, str], str] = {}
     for resource in resources:
         outputs = resource.get("outputs") or {}
-        if resource.get("type") == audiences.TYPE and isinstance(outputs, dict) and not resource.get("delete"):
+        if resource.get("type") == client_ids.TYPE and isinstance(outputs, dict) and not resource.get("delete"):
             held[(str(outputs.get("providerArn")), str(outputs.get("clientId")))] = str(resource.get("urn"))
         inputs = resource.get("inputs") or {}
         if not isinstance(inputs, dict) or resource.get("delete"):

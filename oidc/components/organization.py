@@ -1,55 +1,46 @@
-"""The components: one OIDC provider per account, one role per role, and the organization that multiplies them.
+"""The whole admin stack for one Pulumi organization: the component that multiplies the others.
 
-- :class:`OidcProvider`: the issuer's IAM OIDC provider in one AWS account, created or reused,
-  with its ARN known before it exists (IAM names a provider after its issuer).
-- :class:`OidcRole`: one IAM role, its policy attachments, and the ``pulumiservice.DeploymentSettings``
-  and ``pulumiservice.Environment`` resources that point at it.
-- :class:`PulumiCloudOidc`: the whole admin stack for one Pulumi organization. It declares an
-  ``aws.Provider`` per account reached through ``assumeRole`` or ``profile``, reads each account
-  through its provider, runs every check that needs AWS (the account ID, a reused provider's client
-  IDs, each trust policy's size) and only then declares an :class:`OidcProvider` per account and an
-  :class:`OidcRole` per role. A failed check declares no IAM or Pulumi Cloud resource.
+:class:`PulumiCloudOidc` declares an ``aws.Provider`` per account reached through ``assumeRole`` or ``profile``,
+reads each account through its provider, runs every check that needs AWS (the account ID, a reused provider's
+client IDs, each trust policy's size) and only then declares an :class:`~oidc.components.provider.OidcProvider`
+per account and an :class:`~oidc.components.role.OidcRole` per role. A failed check declares no IAM or Pulumi
+Cloud resource.
 
-Form A (one role, no ``roles`` key) keeps the URNs of release 0.1.0, whose single component held
-every resource: its children are declared inside the new components with aliases to the old parent.
+Form A (one role, no ``roles`` key) keeps the URNs of release 0.1.0, whose single component held every resource:
+its children are declared inside the new components with aliases to the old parent.
 """
 
 from __future__ import annotations
 
-import re
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_pulumiservice as pulumiservice
-import pulumi_tls as tls
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.mocks import MockMonitor
 
-from oidc import audiences, claims, cloud, esc, guard, review, trust
-from oidc.settings import (
+from oidc import claims, cloud, trust
+from oidc.aws import client_ids
+from oidc.cloud import guard
+from oidc.components.provider import OidcProvider, secret_if
+from oidc.components.role import ROLE_TYPE, OidcRole, environment_name
+from oidc.model import (
     FORM_A_KEY,
     MAX_CLIENT_IDS,
     AccountSettings,
     ConfigError,
     ConfigIssue,
-    DeploymentStack,
     EscEnvironment,
     RoleSettings,
-    Secret,
     Settings,
     provider_client_ids,
     secret_note,
-    top_key,
 )
-from oidc.thumbprint import Certificate, thumbprint
 
 TYPE = "pulumi-aws-oidc:index:PulumiCloudOidc"
-PROVIDER_TYPE = "pulumi-aws-oidc:index:OidcProvider"
-ROLE_TYPE = "pulumi-aws-oidc:index:OidcRole"
 
 
 class ProgramError(pulumi.RunError):
@@ -59,18 +50,6 @@ class ProgramError(pulumi.RunError):
     def __init__(self, error: ConfigError) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-def policy_identity(policy_arn: str) -> str:
-    """A managed policy's identity in logical names: its account and path, without partition.
-
-    ``arn:aws:iam::aws:policy/ReadOnlyAccess`` -> ``aws/ReadOnlyAccess``;
-    ``arn:aws:iam::123456789012:policy/team/Deploy`` -> ``123456789012/team/Deploy``.
-    Project, stack and environment names cannot hold ``/``, so ``project/name`` identities
-    (and these) never collide the way names joined with ``-`` would.
-    """
-    account, _, path = policy_arn.split(":", 4)[4].partition(":policy/")
-    return f"{account}/{path}"
 
 
 def aws_provider_of(opts: pulumi.ResourceOptions | None) -> pulumi.ProviderResource | None:
@@ -97,255 +76,8 @@ def component_name(name: str, key: str) -> str:
     return name if key == FORM_A_KEY else f"{name}-{key}"
 
 
-def environment_name(prefix: str, environment: EscEnvironment) -> str:
-    """The logical name of an environment's ``pulumiservice.Environment``: its place in ESC, not its role's."""
-    return f"{prefix}-env-{environment.identity}"
-
-
-def _moved(old_parent: pulumi.Resource | None) -> list[pulumi.Input[str | pulumi.Alias]] | None:
-    """Aliases that keep the URN a child had under ``old_parent`` (release 0.1.0's single component)."""
-    return [pulumi.Alias(parent=old_parent)] if old_parent is not None else None
-
-
 def _issue(path: str, message: str) -> ConfigIssue:
     return ConfigIssue(path, message)
-
-
-class OidcProvider(pulumi.ComponentResource):
-    """The issuer's IAM OIDC provider in one AWS account: created by this stack, or an existing one reused."""
-
-    arn: pulumi.Output[str]
-    client_ids: pulumi.Output[list[str]]
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        account: str,
-        issuer: str,
-        arn: str,
-        client_ids: Sequence[str],
-        create: bool,
-        thumbprints: Literal["auto"] | Sequence[str] = "auto",
-        protect: bool = True,
-        moved_from: pulumi.Resource | None = None,
-        add_client_ids: audiences.Credentials | None = None,
-        config_path: str = "oidcProvider",
-        missing_client_ids: Sequence[str] = (),
-        secret: bool = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        """Declare the provider of ``issuer`` in ``account`` with ``client_ids``, or stand for the one at ``arn``.
-
-        ``arn`` is the provider's ARN either way: for a created one, the ARN IAM will give it
-        (:func:`oidc.claims.provider_arn`), so roles can name it before it exists. A reused provider
-        given ``add_client_ids`` (the account's credentials) gets one
-        :class:`oidc.audiences.OpenIdConnectProviderClientId` per client ID, which claims it for this
-        admin stack and adds it unless the provider has it (``oidcProvider.addAudiences``, config key
-        ``config_path``);
-        ``missing_client_ids`` are those it lacked when read, which these resources add on create.
-        ``secret``: the account's config key is secret, so its client IDs, thumbprints and credentials are sent
-        as secrets (the provider's ARN and each client ID's logical name stay plain).
-        """
-        props = {
-            "account": account,
-            "issuer": issuer,
-            "arn": arn,
-            "created": create,
-            "thumbprints": thumbprints if thumbprints == "auto" else list(thumbprints),
-        }
-        super().__init__(PROVIDER_TYPE, name, props, opts)
-        self.planned_arn = arn
-        self.resource: aws.iam.OpenIdConnectProvider | None = None
-        if create:
-            self.resource = aws.iam.OpenIdConnectProvider(
-                f"{name}-provider",
-                url=issuer,
-                client_id_lists=_secret_if(secret, list(client_ids)),
-                thumbprint_lists=_secret_if(secret and thumbprints != "auto", self._thumbprints(issuer, thumbprints)),
-                opts=pulumi.ResourceOptions(parent=self, protect=protect, aliases=_moved(moved_from)),
-            )
-        self.client_id_resources: dict[str, audiences.OpenIdConnectProviderClientId] = {}
-        self.missing_client_ids = tuple(missing_client_ids)
-        if not create and add_client_ids is not None:
-            # The engine names the admin stack's organization; where it does not, its default name.
-            admin_stack = f"{pulumi.get_organization() or 'organization'}/{pulumi.get_project()}/{pulumi.get_stack()}"
-            for client_id in client_ids:
-                self.client_id_resources[client_id] = audiences.OpenIdConnectProviderClientId(
-                    audiences.logical_name(name, client_id),
-                    provider_arn=arn,
-                    client_id=client_id,
-                    credentials=add_client_ids,
-                    config_path=config_path,
-                    admin_stack=admin_stack,
-                    secret=secret,
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-        self.arn = self.resource.arn if self.resource else pulumi.Output.from_input(arn)
-        self.client_ids = pulumi.Output.from_input(_secret_if(secret, list(client_ids)))
-        self.register_outputs({"arn": self.arn, "clientIds": self.client_ids})
-
-    def _thumbprints(self, issuer: str, configured: Literal["auto"] | Sequence[str]) -> pulumi.Input[list[str]] | None:
-        if configured != "auto":
-            return list(configured) or None
-        chain = tls.get_certificate_output(url=issuer, opts=pulumi.InvokeOutputOptions(parent=self))
-        return chain.certificates.apply(lambda certs: [_thumbprint(issuer, certs)])
-
-
-class OidcRole(pulumi.ComponentResource):
-    """One IAM role Pulumi Cloud assumes, its attachments, and the settings and environments that use it."""
-
-    arn: pulumi.Output[str]
-    role_name: pulumi.Output[str]
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        organization: str,
-        issuer: str,
-        role: RoleSettings,
-        trust_policy: str,
-        trust_policy_max_chars: int,
-        quota_key: str,
-        policy_arns: Sequence[str],
-        provider: OidcProvider,
-        settings_prefix: str | None = None,
-        moved_from: pulumi.Resource | None = None,
-        secret_keys: frozenset[str] = frozenset(),
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        """Declare ``role`` with ``trust_policy`` (checked against ``trust_policy_max_chars``, the config key
-        ``quota_key``) and ``policy_arns`` attached.
-
-        Deployment settings and environments are named ``<settings_prefix>-deploy-<project>/<stack>``
-        and ``<settings_prefix>-env-<project>/<name>`` (``settings_prefix`` defaults to ``name``):
-        give every role of an organization the same prefix, so that moving a stack from one role to
-        another updates its settings instead of deleting and recreating them.
-
-        Values read from a top-level config key in ``secret_keys`` are sent as secrets, but for what names
-        resources (:data:`oidc.settings.PLAIN_BY_DESIGN`).
-        """
-        props = {
-            "organization": organization,
-            "issuer": issuer,
-            "role": role.key,
-            "account": role.account,
-            "entries": role.config_path if role.config_path != "role" else "",
-            "trustPolicy": trust_policy,
-            "trustPolicyMaxChars": trust_policy_max_chars,
-            "trustPolicyMaxCharsKey": quota_key,
-        }
-        super().__init__(ROLE_TYPE, name, props, opts)
-        prefix = settings_prefix or name
-        self.secret_keys = secret_keys
-        own = self._secret(role.config_path)
-        self.resource = aws.iam.Role(
-            f"{name}-role",
-            name=role.name,
-            path=role.path,
-            description=_secret_if(own, role.description or f"Assumed by Pulumi Cloud for {organization} through OIDC"),
-            assume_role_policy=trust_policy,
-            max_session_duration=_secret_if(own, role.max_session_duration),
-            permissions_boundary=_secret_if(own, role.permissions_boundary),
-            tags=_secret_if(own, dict(role.tags) or None),
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[provider.resource] if provider.resource else None,
-                aliases=_moved(moved_from),
-            ),
-        )
-        child = pulumi.ResourceOptions(parent=self, aliases=_moved(moved_from))
-        for policy_arn in policy_arns:
-            aws.iam.RolePolicyAttachment(
-                f"{name}-policy-{policy_identity(policy_arn)}",
-                role=self.resource.name,
-                policy_arn=policy_arn,
-                opts=child,
-            )
-        for deployment in role.managed_stacks:
-            self._deployment_settings(f"{prefix}-deploy-{deployment.identity}", organization, deployment, child)
-        for environment in role.defined_environments:
-            self._environment(environment_name(prefix, environment), organization, environment, child)
-        for warning in review.review(role.config_path, organization, role.deployments, role.environments, policy_arns):
-            pulumi.log.warn(warning, resource=self.resource)
-        self.arn = self.resource.arn
-        self.role_name = self.resource.name
-        self.register_outputs({"arn": self.arn, "name": self.role_name})
-
-    def _secret(self, path: str) -> bool:
-        """Whether the value at config key path ``path`` comes from a secret key."""
-        return top_key(path) in self.secret_keys
-
-    def _deployment_settings(
-        self, name: str, org: str, deployment: DeploymentStack, opts: pulumi.ResourceOptions
-    ) -> pulumiservice.DeploymentSettings:
-        assert deployment.session is not None
-        session = deployment.session
-        secret = self._secret(deployment.path)
-        declared = _inputs(deployment.declared_settings(), secret=secret)
-        context = declared.pop("operation_context", {})
-        resource = pulumiservice.DeploymentSettings(
-            name,
-            organization=org,
-            project=deployment.project,
-            stack=deployment.stack,
-            operation_context=pulumiservice.DeploymentSettingsOperationContextArgs(
-                oidc=pulumiservice.OperationContextOIDCArgs(
-                    aws=pulumiservice.AWSOIDCConfigurationArgs(
-                        role_arn=self.resource.arn,
-                        session_name=_secret_if(secret, session.session_name),
-                        duration=_secret_if(secret, session.duration),
-                        policy_arns=_secret_if(secret, list(session.policy_arns) or None),
-                    )
-                ),
-                environment_variables=context.get("environment_variables"),
-                options=context.get("options"),
-                pre_run_commands=context.get("pre_run_commands"),
-            ),
-            source_context=declared.get("source_context"),
-            agent_pool_id=declared.get("agent_pool_id"),
-            # As the resource's own classes, which send its defaults (deployCommits and previewPullRequests true).
-            cache_options=_args(pulumiservice.DeploymentSettingsCacheOptionsArgs, declared.get("cache_options")),
-            executor_context=declared.get("executor_context"),
-            github=_args(pulumiservice.DeploymentSettingsGithubArgs, declared.get("github")),
-            vcs=_args(pulumiservice.DeploymentSettingsVcsArgs, declared.get("vcs")),
-            opts=opts,
-        )
-        if "shell" in deployment.settings.get("operationContext", {}).get("options", {}):
-            pulumi.log.warn(
-                f"{deployment.path}.settings.operationContext.options.shell is not sent: pulumiservice's "
-                "DeploymentSettings reads it under the key Shell, so the stack keeps the service's default shell. "
-                "Run the commands through that shell, or set the shell in the console after each update",
-                resource=resource,
-            )
-        return resource
-
-    def _environment(
-        self, name: str, org: str, environment: EscEnvironment, opts: pulumi.ResourceOptions
-    ) -> pulumiservice.Environment:
-        definition: pulumi.Output[pulumi.Asset] = self.resource.arn.apply(
-            lambda arn: pulumi.StringAsset(esc.render(esc.definition(environment, arn)))
-        )
-        return pulumiservice.Environment(
-            name,
-            organization=org,
-            project=environment.project,
-            name=environment.name,
-            yaml=_secret_if(self._secret(environment.path), definition),
-            opts=opts,
-        )
-
-
-def _thumbprint(issuer: str, certificates: Sequence[Any] | None) -> str:
-    """The thumbprint of the issuer's chain as pulumi-tls reads it; a clear error for a look-up that gave none."""
-    if not certificates:
-        raise pulumi.RunError(
-            f"tls:getCertificate gave no certificates for {issuer}, so the OIDC provider's thumbprint cannot be "
-            "chosen. Under pulumi.runtime.set_mocks, answer tls:index/getCertificate:getCertificate (the mocks "
-            "oidc.testing.OidcMocks do), or set oidcProvider.thumbprints to a list of SHA-1 values, or [] for none"
-        )
-    return thumbprint([Certificate.from_data(c) for c in certificates])
 
 
 @dataclass(frozen=True)
@@ -684,34 +416,6 @@ def _same_account_problems(settings: Settings, accounts: Mapping[str, _Account])
     return problems
 
 
-def _args(kind: Any, inputs: Mapping[str, Any] | None) -> Any:
-    return None if inputs is None else kind(**inputs)
-
-
-def _snake(key: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), key)
-
-
-def _inputs(value: Any, *, keep_keys: bool = False, secret: bool = False) -> Any:
-    """Declared settings as the resource's inputs: snake_case keys (but of environment variables), secrets
-    as Pulumi secrets; with ``secret`` (the entry's config key is secret), every value."""
-    if isinstance(value, Secret):
-        return pulumi.Output.secret(value.value)
-    if isinstance(value, Mapping):
-        return {
-            (key if keep_keys else _snake(key)): _inputs(item, keep_keys=key == "environmentVariables", secret=secret)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return _secret_if(secret, [_inputs(item) for item in value])
-    return _secret_if(secret, value)
-
-
-def _secret_if(secret: bool, value: Any) -> Any:
-    """``value`` as a Pulumi secret when ``secret`` (and it is set), else as it is."""
-    return pulumi.Output.secret(value) if secret and value is not None else value
-
-
 def _admissions(org: str, role: RoleSettings) -> list[trust.Admission]:
     return trust.admissions(org, role.deployments, role.environments)
 
@@ -781,15 +485,15 @@ def _aws_provider(
         assume_roles = [
             aws.ProviderAssumeRoleArgs(
                 role_arn=account.assume_role.role_arn,
-                session_name=_secret_if(secret, account.assume_role.session_name),
-                external_id=_secret_if(secret, account.assume_role.external_id),
+                session_name=secret_if(secret, account.assume_role.session_name),
+                external_id=secret_if(secret, account.assume_role.external_id),
             )
         ]
     return aws.Provider(
         f"{name}-aws-{account.key}",
         assume_roles=assume_roles,
-        profile=_secret_if(secret, account.profile),
-        region=_secret_if(secret, account.region),
+        profile=secret_if(secret, account.profile),
+        region=secret_if(secret, account.region),
         allowed_account_ids=[account.id] if account.id else None,
         opts=pulumi.ResourceOptions(parent=opts.parent if opts else None),
     )
@@ -799,10 +503,10 @@ def _unreachable(error: Exception) -> str:
     return f"AWS could not be read with this account's credentials: {error}"
 
 
-def _credentials(account: _Account) -> audiences.Credentials:
+def _credentials(account: _Account) -> client_ids.Credentials:
     """The credentials of ``account`` as its AWS provider gets them, for the client IDs added outside it."""
     assume = account.settings.assume_role
-    return audiences.Credentials(
+    return client_ids.Credentials(
         account_id=account.account_id,
         region=account.settings.region,
         profile=account.settings.profile,
