@@ -47,7 +47,7 @@ def settings(**values: Any) -> Settings:
     raw = {"organization": "acme", **values}
     if "roles" not in raw:
         raw.setdefault("deployments", [{"project": "infra", "stack": "prod"}])
-    return load_settings(raw_config(raw))
+    return load_settings(raw)
 
 
 def project_config(values: dict[str, Any], project: str = "pulumi-aws-oidc") -> dict[str, Any]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from bench import plan_bench
 from oidc.cli import offline
 from oidc.cli.evaluate import role_views
-from oidc.settings import load_settings
+from oidc.settings import load_settings, parse_config
 from tests.conftest import PROJECT_DIR
 
 
 def test_the_benchmark_organization_has_the_entries_it_claims() -> None:
     config = offline.StackConfig("pulumi-aws-oidc", "bench", PROJECT_DIR, plan_bench.organization(100), ())
-    settings = load_settings(config.project_values)
+    settings = load_settings(parse_config(config.project_values))
 
     assert [role.key for role in settings.roles] == sorted(plan_bench.ROLES)
     assert sum(len(role.managed_stacks) for role in settings.roles) == 50

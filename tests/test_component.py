@@ -298,7 +298,7 @@ def test_form_a_holds_one_provider_and_one_role_component_whose_children_alias_t
 
 def test_trust_policy_over_its_quota_fails_before_anything_is_declared() -> None:
     many = [{"project": "infra", "stack": f"stack-{n}", "manageSettings": False} for n in range(8)]
-    oversized = settings(deployments=many, trustPolicyMaxChars="500")
+    oversized = settings(deployments=many, trustPolicyMaxChars=500)
     size = len(policy_for(oversized, "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"))
     recording = offline.Recording()
 

@@ -15,7 +15,7 @@ from oidc.cli.evaluate import Evaluated, role_views
 from oidc.cli.plan import plan_report, render_text
 from oidc.model import ConfigError, Secret
 from oidc.settings import load_settings
-from tests.conftest import PROJECT_DIR, raw_config, run_component
+from tests.conftest import PROJECT_DIR, run_component
 
 DEPLOYMENT_SETTINGS = "pulumiservice:index:DeploymentSettings"
 PASSWORD = "hunter2-not-in-any-output"
@@ -24,7 +24,7 @@ PASSWORD = "hunter2-not-in-any-output"
 def load(settings: Any, *, secret: bool = False, **keys: Any) -> Any:
     entry = {"project": "infra", "stack": "prod", "settings": settings, **keys}
     values = {"organization": "acme", "deployments": [entry]}
-    return load_settings(raw_config(values), secret_keys={"deployments"} if secret else ())
+    return load_settings(values, secret_keys={"deployments"} if secret else ())
 
 
 def problems(settings: Any, *, secret: bool = False, **keys: Any) -> dict[str, str]:
@@ -66,7 +66,7 @@ def test_the_short_source_is_the_source_context_the_guard_compares() -> None:
         ],
     }
 
-    [deployment] = load_settings(raw_config(values)).roles[0].deployments
+    [deployment] = load_settings(values).roles[0].deployments
 
     assert deployment.declared_settings() == {
         "sourceContext": {"git": {"repoUrl": "https://g/r.git", "branch": "main"}}
@@ -304,7 +304,7 @@ def test_an_entry_misspelling_settings_under_a_secret_key_shows_none_of_it() -> 
     values = {"organization": "acme", "deployments": [{"project": "infra", "stack": "prod", "settigns": PASSWORD}]}
 
     with pytest.raises(ConfigError) as raised:
-        load_settings(raw_config(values), secret_keys={"deployments"})
+        load_settings(values, secret_keys={"deployments"})
 
     [issue] = raised.value.issues
     assert issue.path == "deployments[0].settigns"

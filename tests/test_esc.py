@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -94,8 +93,8 @@ def test_definition_from_loaded_settings_uses_defaults_and_canonical_duration() 
     settings = load_settings(
         {
             "organization": "contoso",
-            "role": json.dumps({"maxSessionDuration": "2h"}),
-            "environments": json.dumps([{"project": "aws", "name": "dev", "duration": "90m", "region": "us-east-2"}]),
+            "role": {"maxSessionDuration": "2h"},
+            "environments": [{"project": "aws", "name": "dev", "duration": "90m", "region": "us-east-2"}],
         }
     )
     [role] = settings.roles

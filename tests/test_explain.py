@@ -17,7 +17,7 @@ from oidc import cli, trust
 from oidc import explain as oidc_explain
 from oidc.cli.explain import InputError, decode_token
 from oidc.settings import load_settings
-from tests.conftest import PROJECT_DIR, project_config, raw_config
+from tests.conftest import PROJECT_DIR, project_config
 from tests.tokens import ALLOWED, DENIED, ISSUER, MATRIX_CONFIG, PROVIDER, deploy, esc
 
 STACK = yaml.safe_dump({"config": project_config(MATRIX_CONFIG)})
@@ -218,9 +218,7 @@ def test_hint_environment_not_listed_gives_the_entry_to_add(project: Path, capsy
 
 def policy(deployments: list[dict[str, Any]], environments: list[dict[str, Any]]) -> dict[str, Any]:
     """The trust policy of the one role of a form-A config of contoso."""
-    loaded = load_settings(
-        raw_config({"organization": "contoso", "deployments": deployments, "environments": environments})
-    )
+    loaded = load_settings({"organization": "contoso", "deployments": deployments, "environments": environments})
     [role] = loaded.roles
     return trust.trust_policy(ISSUER, PROVIDER, trust.admissions("contoso", role.deployments, role.environments))
 

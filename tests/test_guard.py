@@ -22,7 +22,7 @@ from oidc.components.organization import PulumiCloudOidc
 from oidc.model import ConfigError, Secret
 from oidc.settings import load_settings
 from tests.cloud_server import FakeCloud, closed_port_url, recorded, serving
-from tests.conftest import raw_config, run_component
+from tests.conftest import run_component
 
 TOKEN = "pul-0123456789abcdef0123456789abcdef01234567"
 SETTINGS_PATH = "/api/stacks/acme/infra/prod/deployments/settings"
@@ -84,7 +84,7 @@ def declare(
 ) -> tuple[offline.Recording, ConfigError | CloudError | None]:
     """Run the component for acme's config; the recording, and the error it raised if any."""
     values = {"organization": "acme", "deployments": deployments if deployments is not None else [entry()], **config}
-    loaded = load_settings(raw_config(values), secret_keys={"deployments"} if secret else ())
+    loaded = load_settings(values, secret_keys={"deployments"} if secret else ())
     recording = offline.Recording()
     try:
         run_component(loaded, recording=recording)
@@ -340,7 +340,7 @@ def test_the_import_names_the_role_component_of_the_entry_in_form_b(pulumi_cloud
     pulumi_cloud.environment("acme", "aws", "dev")
     roles = {"esc": {"environments": [{"project": "aws", "name": "dev"}]}}
 
-    loaded = load_settings(raw_config({"organization": "acme", "roles": roles}))
+    loaded = load_settings({"organization": "acme", "roles": roles})
     with pytest.raises(ConfigError) as raised:
         run_component(loaded)
 
@@ -597,7 +597,7 @@ def test_settings_pull_round_trips_into_a_config_the_guard_accepts(
     # The key is secret now, so the session name is sent as a secret: read it where it was loaded.
     assert written.inputs["operationContext"]["oidc"]["aws"]["sessionName"] == offline.SECRET
     values = {"organization": "acme", "deployments": [pulled]}
-    [deployment] = load_settings(raw_config(values), secret_keys={"deployments"}).roles[0].deployments
+    [deployment] = load_settings(values, secret_keys={"deployments"}).roles[0].deployments
     assert deployment.session is not None
     assert deployment.session.session_name == "infra-prod"
     assert (
@@ -727,7 +727,7 @@ def test_turning_add_audiences_off_while_the_roles_need_what_it_holds_is_refused
         "oidcProvider": {"arn": REUSED_ARN, "addAudiences": add_audiences},
         "environments": [{"project": "aws", "name": "dev"}],
     }
-    loaded = load_settings(raw_config(config))
+    loaded = load_settings(config)
 
     if add_audiences:
         run_component(loaded, existing_client_ids=["acme", "aws:acme"])

@@ -9,13 +9,13 @@ import pytest
 from oidc.cli import offline
 from oidc.model import ConfigError, Settings
 from oidc.settings import load_settings
-from tests.conftest import PROJECT_DIR, project_config, raw_config
+from tests.conftest import PROJECT_DIR, project_config
 
 ROLES = {"r": {"account": "a", "deployments": [{"project": "infra", "stack": "prod"}]}}
 
 
 def load(**values: Any) -> Settings:
-    return load_settings(raw_config({"organization": "acme", **values}))
+    return load_settings({"organization": "acme", **values})
 
 
 def problems(**values: Any) -> dict[str, str]:
@@ -80,3 +80,18 @@ def test_the_program_warns_of_an_unknown_region() -> None:
     recording = offline.run_stack(config)
 
     assert any(w.startswith("environments[0].region: us-east-9 is not a region botocore") for w in recording.warnings)
+
+
+def test_every_error_of_an_entry_is_reported_at_once() -> None:
+    found = problems(deployments=[{"project": "in fra", "operations": ["preview", "deploy"], "duration": "99h"}])
+
+    assert set(found) == {
+        "deployments[0].project",
+        "deployments[0].stack",
+        "deployments[0].operations[1]",
+        "deployments[0].duration",
+    }
+    assert (
+        "did you mean" in found["deployments[0].operations[1]"]
+        or "expected one of" in found["deployments[0].operations[1]"]
+    )

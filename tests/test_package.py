@@ -14,17 +14,16 @@ import yaml
 from google.protobuf import empty_pb2
 from packaging.version import Version
 from pulumi.provider.experimental.component import ComponentProvider
-from pulumi.provider.experimental.util import camel_case
 from pulumi.provider.server import ComponentInitError
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from oidc import claims, package, settings
 from oidc.cli import docs, offline
 from oidc.components import organization
-from oidc.model import ConfigError
-from oidc.settings import load_settings
+from oidc.model import ConfigError, Secret
+from oidc.settings import load_settings, models
 from tests import certs
-from tests.conftest import PROJECT_DIR, raw_config
+from tests.conftest import PROJECT_DIR
 
 TOKEN = "pulumi-aws-oidc:index:PulumiCloudOidc"
 OUTPUTS = ["roles", "oidcProviders", "deploymentStackRoles", "environmentRoles"]
@@ -218,7 +217,7 @@ def run_typed(args: Any, **mock_options: Any) -> offline.Recording:
 
 
 def run_settings(config: dict[str, Any], **mock_options: Any) -> offline.Recording:
-    loaded = load_settings(raw_config(config))
+    loaded = load_settings(config)
     return offline.run_program(lambda: organization.PulumiCloudOidc("pulumi-cloud", loaded), {}, **mock_options)
 
 
@@ -247,58 +246,24 @@ def test_schema_inputs_are_the_config_keys_described_and_plain() -> None:
         assert prop["plain"] is True, name
 
 
-def test_schema_types_have_every_nested_config_key_described() -> None:
-    types = schema()["types"]
-
-    def properties(name: str) -> dict[str, Any]:
-        found: dict[str, Any] = types[f"pulumi-aws-oidc:index:{name}"]["properties"]
-        return found
-
-    nested = {prefix: [key.key for key in keys] for prefix, keys in docs.NESTED.items()}
-    assert list(properties("OidcProvider")) == nested["oidcProvider"]
-    assert list(properties("Role")) == nested["role"] == list(settings.ROLE_FIELDS)
-    assert list(properties("Deployment")) == nested["deployments[]"]
-    assert list(properties("Environment")) == nested["environments[]"]
-    assert list(properties("GitSource")) == nested["deployments[].source"] == ["repoUrl", "branch", "repoDir"]
-    assert list(properties("Account")) == nested["accounts.<key>"] == list(settings.ACCOUNT_FIELDS)
-    assert list(properties("AssumeRole")) == nested["accounts.<key>.assumeRole"]
-    assert list(properties("AccountRole")) == nested["roles.<key>"]
-    assert sorted(nested["roles.<key>"]) == sorted([*settings.ROLE_FIELDS, *settings.ROLE_ENTRY_FIELDS])
-    for type_name, spec in types.items():
-        assert spec.get("description"), type_name
-        for name, prop in spec["properties"].items():
-            assert prop.get("description"), f"{type_name}.{name}"
-
-
-def test_schema_descriptions_are_the_docstrings_make_docs_derives_from_the_declarations() -> None:
+def test_the_schemas_types_are_the_models_each_with_its_keys_required_ones_and_descriptions() -> None:
     inferred = schema()
     resource = inferred["resources"][TOKEN]
-    generated = docs.argument_types(docs.load_project(PROJECT_DIR))
-    described = {
-        argument_type.name: (
-            (resource["inputProperties"], resource.get("requiredInputs", []))
-            if argument_type.holder == ""
-            else (
-                inferred["types"][f"pulumi-aws-oidc:index:{argument_type.name}"]["properties"],
-                inferred["types"][f"pulumi-aws-oidc:index:{argument_type.name}"].get("required", []),
-            )
-        )
-        for argument_type in generated
-    }
+    used = {key.inner for key in docs.declared_keys() if key.inner is not None}
 
-    assert sorted(inferred["types"]) == sorted(
-        f"pulumi-aws-oidc:index:{t.name}" for t in generated if t.name != "PulumiCloudOidcArgs"
-    )
-    for argument_type in generated:
-        properties, required = described[argument_type.name]
-        if argument_type.holder:
-            spec = inferred["types"][f"pulumi-aws-oidc:index:{argument_type.name}"]
-            assert spec["description"] == argument_type.docstring, argument_type.name
-        assert list(properties) == [field.key for field in argument_type.fields], argument_type.name
-        assert sorted(required) == sorted(field.key for field in argument_type.fields if field.required)
-        for field in argument_type.fields:
-            assert camel_case(field.name) == field.key
-            assert properties[field.key]["description"] == field.docstring, f"{argument_type.name}.{field.key}"
+    assert sorted(inferred["types"]) == sorted(f"pulumi-aws-oidc:index:{docs.package_name(m)}" for m in used)
+    for model in [models.Program, *used]:
+        assert model is not None
+        if model is models.Program:
+            properties, required = resource["inputProperties"], resource.get("requiredInputs", [])
+        else:
+            spec = inferred["types"][f"pulumi-aws-oidc:index:{docs.package_name(model)}"]
+            properties, required = spec["properties"], spec.get("required", [])
+            assert spec["description"] == (model.__doc__ or "").strip(), model.__name__
+        assert list(properties) == [str(info.alias) for info in model.model_fields.values()], model.__name__
+        assert sorted(required) == sorted(str(i.alias) for i in model.model_fields.values() if i.is_required())
+        for name, prop in properties.items():
+            assert prop.get("description"), f"{model.__name__}.{name}"
 
 
 def test_schema_marks_the_keys_config_requires_as_required() -> None:
@@ -400,7 +365,7 @@ def test_typed_args_declare_what_the_component_declares_for_the_same_config(
 def test_typed_args_become_the_settings_the_config_loader_makes(
     args: package.PulumiCloudOidcArgs, config: dict[str, Any]
 ) -> None:
-    assert package.to_settings(args) == load_settings(raw_config(config))
+    assert package.to_settings(args) == load_settings(config)
 
 
 def test_form_b_args_reach_the_accounts_provider_and_the_roles() -> None:
@@ -552,8 +517,8 @@ def test_bad_args_raise_config_error_with_key_paths_and_declare_nothing() -> Non
     paths = [issue.path for issue in raised.value.issues]
     assert paths == [
         "organization",
-        "role.polcy_arns",
         "role.max_session_duration",
+        "role.polcy_arns",
         "deployments[0].duration",
         "deployments[0].source.repo_url",
     ]
@@ -570,7 +535,7 @@ def test_bad_args_get_the_config_loaders_own_messages() -> None:
     with pytest.raises(ConfigError) as from_args:
         package.to_settings(bad_args)
     with pytest.raises(ConfigError) as from_config:
-        load_settings(raw_config(bad_config))
+        load_settings(bad_config)
 
     assert from_args.value.issues == from_config.value.issues
     assert str(from_args.value) == str(from_config.value)
@@ -749,9 +714,7 @@ def test_deployment_settings_arguments_keep_variable_names_and_send_credentials_
     [deployment] = loaded.roles[0].deployments
     assert deployment.settings["agentPoolId"] == "pool-1"
     assert deployment.settings["operationContext"]["environmentVariables"] == {
-        "MY_VAR": settings.Secret("x"),
-        "lower_case": settings.Secret("y"),
+        "MY_VAR": Secret("x"),
+        "lower_case": Secret("y"),
     }
-    assert deployment.settings["sourceContext"]["git"]["gitAuth"] == {
-        "sshAuth": {"sshPrivateKey": settings.Secret("KEY")}
-    }
+    assert deployment.settings["sourceContext"]["git"]["gitAuth"] == {"sshAuth": {"sshPrivateKey": Secret("KEY")}}

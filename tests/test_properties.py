@@ -33,7 +33,7 @@ from oidc import claims, testing, trust
 from oidc.durations import format_duration
 from oidc.model import MAX_TRUST_POLICY_CHARS, ConfigError, RoleSettings, Settings
 from oidc.settings import load_settings
-from tests.conftest import raw_config, run_component
+from tests.conftest import run_component
 
 ACCOUNT = testing.PLACEHOLDER_ACCOUNT
 NAME_CHARS = "abA1-_."
@@ -183,7 +183,7 @@ def overlapping_configs(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def load(values: dict[str, Any]) -> Settings:
-    return load_settings(raw_config(values))
+    return load_settings(values)
 
 
 def provider_arn(settings: Settings) -> str:

@@ -118,7 +118,7 @@ def test_the_size_hint_names_the_entries_that_list_operations_and_only_then() ->
 
 
 def run_errors(deployments: list[dict[str, Any]]) -> str:
-    from oidc.settings import ConfigError  # noqa: PLC0415
+    from oidc.model import ConfigError  # noqa: PLC0415
 
     with pytest.raises(ConfigError) as raised:
         run_component(settings(deployments=deployments, trustPolicyMaxChars=300))

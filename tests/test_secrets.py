@@ -23,7 +23,7 @@ from oidc import cli
 from oidc.cli import offline
 from oidc.model import ConfigError
 from oidc.settings import load_settings
-from tests.conftest import PROJECT_DIR, project_config, raw_config
+from tests.conftest import PROJECT_DIR, project_config
 
 TOKEN = "ghp_leakedTokenValue123"
 SECRET = offline.SECRET
@@ -188,7 +188,7 @@ def test_plan_says_once_per_secret_key_which_values_stay_plain_and_why() -> None
 
 def test_a_secret_organization_in_upper_case_is_not_printed_lowercased() -> None:
     with pytest.raises(ConfigError) as raised:
-        load_settings(raw_config({"organization": "AcmeSecret", "deployments": []}), secret_keys={"organization"})
+        load_settings({"organization": "AcmeSecret", "deployments": []}, secret_keys={"organization"})
 
     text = str(raised.value)
     assert "acmesecret" not in text.lower()

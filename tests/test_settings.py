@@ -21,7 +21,6 @@ from oidc.model import (
     provider_client_ids,
 )
 from oidc.settings import load_settings, namespace_values
-from tests.conftest import raw_config
 
 DEV = {"project": "aws", "name": "dev"}
 PROD = {"project": "infra", "stack": "prod"}
@@ -31,9 +30,9 @@ PROVIDER_ARN = "arn:aws:iam::123456789012:oidc-provider/api.pulumi.com/oidc"
 DROP = object()
 
 
-def config(**overrides: Any) -> dict[str, str]:
+def config(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {"organization": "contoso", "environments": [DEV], **overrides}
-    return raw_config({key: value for key, value in values.items() if value is not DROP})
+    return {key: value for key, value in values.items() if value is not DROP}
 
 
 def load(**overrides: Any) -> Settings:
@@ -607,7 +606,7 @@ def assume(account_id: str) -> dict[str, str]:
 
 
 def load_b(**values: Any) -> Settings:
-    return load_settings(raw_config({"organization": "contoso", **values}))
+    return load_settings({"organization": "contoso", **values})
 
 
 def errors_b(**values: Any) -> ConfigError:

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from oidc import trust
 from oidc.model import MAX_TRUST_POLICY_CHARS, Settings
 from oidc.settings import load_settings
-from tests.conftest import raw_config
 from tests.tokens import (
     ALLOWED,
     AUD,
@@ -27,7 +26,7 @@ from tests.tokens import (
 
 def settings(**values: Any) -> Settings:
     values = {"organization": "contoso", **values}
-    return load_settings(raw_config(values))
+    return load_settings(values)
 
 
 def admissions_of(loaded: Settings) -> list[trust.Admission]:
@@ -453,7 +452,7 @@ def test_string_like_without_wildcards_is_equality(value: str) -> None:
     assert trust.string_like(literal, literal + "x") is False
 
 
-MATRIX = load_settings(raw_config(MATRIX_CONFIG))
+MATRIX = load_settings(MATRIX_CONFIG)
 POLICY = policy_of(MATRIX)
 
 

@@ -21,7 +21,7 @@ from oidc.cli import offline, stack_files
 from oidc.components import organization
 from oidc.components.role import ROLE_TYPE
 from oidc.model import PLAIN_FIELD, ConfigError, ConfigIssue, Settings
-from oidc.settings import load_settings
+from oidc.settings import load_settings, parse_config
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -206,7 +206,9 @@ def offline_settings(config: offline.StackConfig) -> Settings | None:
         if PLAIN_FIELD.search(path)
     ]
     try:
-        settings = load_settings(config.project_values, secret_keys=[k.partition(":")[2] for k in config.secret_keys])
+        settings = load_settings(
+            parse_config(config.project_values), secret_keys=[k.partition(":")[2] for k in config.secret_keys]
+        )
     except ConfigError as error:
         # The program reports its config's problems itself; those of a secure value are said here, as the program
         # would blame the placeholder read in its place.

@@ -42,8 +42,6 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from oidc.settings import read_pulumiservice_config
-
 DEFAULT_API_URL = "https://api.pulumi.com"
 TIMEOUT_VARIABLE = "PULUMI_AWS_OIDC_TIMEOUT"
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -284,11 +282,12 @@ def reads_under_mocks() -> bool:
     return _READ_UNDER_MOCKS.get()
 
 
-def read_credentials() -> Credentials | NoToken:
-    """:func:`find_credentials` for the running Pulumi program; :data:`OFFLINE` within :func:`offline`."""
+def read_credentials(config: Mapping[str, str]) -> Credentials | NoToken:
+    """:func:`find_credentials` for the running Pulumi program, whose ``pulumiservice:*`` config is ``config``;
+    :data:`OFFLINE` within :func:`offline`."""
     if is_offline():
         return OFFLINE
-    return find_credentials(read_pulumiservice_config(), os.environ)
+    return find_credentials(config, os.environ)
 
 
 # --- the deadline ----------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from oidc.model import (
     provider_client_ids,
     secret_note,
 )
+from oidc.settings import read_pulumiservice_config
 
 TYPE = "pulumi-aws-oidc:index:PulumiCloudOidc"
 
@@ -199,7 +200,11 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         environments = [f"{settings.organization}/{e.identity}" for r in settings.roles for e in r.defined_environments]
         # Under mocks (a unit test, or plan) the monitor is the SDK's MockMonitor: read nothing unless asked.
         mocked = isinstance(runtime_settings.get_monitor(), MockMonitor) and not cloud.reads_under_mocks()
-        credentials = cloud.UNDER_MOCKS if mocked and not cloud.is_offline() else cloud.read_credentials()
+        credentials = (
+            cloud.UNDER_MOCKS
+            if mocked and not cloud.is_offline()
+            else cloud.read_credentials(read_pulumiservice_config())
+        )
         if isinstance(credentials, cloud.NoToken):
             if stacks or environments:
                 # Offline (plan) or in a unit test, nothing is ever guarded: a note. In a real run: a warning.
