@@ -1,4 +1,4 @@
-"""The declared interface (Pulumi.yaml), the generated README tables and the loader agree."""
+"""The declared interface (Pulumi.yaml), the generated tables of docs/configuration.md and the loader agree."""
 
 from __future__ import annotations
 
@@ -143,35 +143,36 @@ LOADED_AS: dict[str, Any] = {
 """For each top-level key with a default: what the loader made of it, and the dataclasses' own default for that."""
 
 
-# --- (a) the README tables are generated ------------------------------------------------
+# --- (a) the tables of docs/configuration.md are generated ---------------------------------
 
 
-def test_readme_tables_are_exactly_what_make_docs_generates() -> None:
-    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+def test_reference_tables_are_exactly_what_make_docs_generates() -> None:
+    reference = (PROJECT_DIR / docs.REFERENCE_PATH).read_text(encoding="utf-8")
 
-    assert docs.render_readme(readme, PROJECT) == readme
+    assert docs.render_readme(reference, PROJECT) == reference
 
 
 def copy_sources(directory: Path) -> None:
-    """What ``python -m oidc.docs --cwd directory`` reads and rewrites: Pulumi.yaml, README.md, oidc/package.py."""
+    """What ``python -m oidc.cli.docs --cwd directory`` reads and rewrites: Pulumi.yaml, docs/, oidc/package.py."""
     shutil.copy(PROJECT_DIR / "Pulumi.yaml", directory / "Pulumi.yaml")
-    shutil.copy(PROJECT_DIR / "README.md", directory / "README.md")
+    (directory / docs.REFERENCE_PATH).parent.mkdir()
+    shutil.copy(PROJECT_DIR / docs.REFERENCE_PATH, directory / docs.REFERENCE_PATH)
     (directory / docs.PACKAGE_PATH).parent.mkdir()
     shutil.copy(PROJECT_DIR / docs.PACKAGE_PATH, directory / docs.PACKAGE_PATH)
 
 
-def test_docs_check_fails_on_a_stale_readme_and_docs_repairs_it(tmp_path: Path) -> None:
+def test_docs_check_fails_on_a_stale_reference_page_and_docs_repairs_it(tmp_path: Path) -> None:
     copy_sources(tmp_path)
-    committed = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    committed = (PROJECT_DIR / docs.REFERENCE_PATH).read_text(encoding="utf-8")
     row = f"| `roleArn` | {docs.FORMS['A']} | ARN of the role |"
     assert row in committed
     stale = committed.replace(row, f"| `roleArn` | {docs.FORMS['A']} | an old text |")
-    (tmp_path / "README.md").write_text(stale, encoding="utf-8")
+    (tmp_path / docs.REFERENCE_PATH).write_text(stale, encoding="utf-8")
 
     assert docs.main(["--check", "--cwd", str(tmp_path)]) == 1
-    assert (tmp_path / "README.md").read_text(encoding="utf-8") == stale
+    assert (tmp_path / docs.REFERENCE_PATH).read_text(encoding="utf-8") == stale
     assert docs.main(["--cwd", str(tmp_path)]) == 0
-    assert (tmp_path / "README.md").read_text(encoding="utf-8") == committed
+    assert (tmp_path / docs.REFERENCE_PATH).read_text(encoding="utf-8") == committed
     assert docs.main(["--check", "--cwd", str(tmp_path)]) == 0
 
 
@@ -231,7 +232,7 @@ def test_docs_check_fails_when_a_declaration_changes_and_docs_rewrites_the_packa
         tmp_path / docs.PACKAGE_PATH
     ).read_text(encoding="utf-8")
     assert "| `issuer` | string | `https://api.pulumi.com/oidc` | the OIDC issuer |" in (
-        tmp_path / "README.md"
+        tmp_path / docs.REFERENCE_PATH
     ).read_text(encoding="utf-8")
 
 
@@ -324,9 +325,9 @@ def test_rendering_refuses_a_holder_that_is_no_object_key(monkeypatch: pytest.Mo
         docs.config_table(PROJECT)
 
 
-def test_rendering_refuses_a_readme_without_the_markers() -> None:
-    with pytest.raises(docs.DocsError, match="config-reference:start"):
-        docs.render_readme("# README without tables\n", PROJECT)
+def test_rendering_refuses_a_reference_page_without_the_markers() -> None:
+    with pytest.raises(docs.DocsError, match=re.escape(f"{docs.REFERENCE_PATH} needs one {docs.CONFIG_MARKERS[0]}")):
+        docs.render_readme("# Configuration reference without tables\n", PROJECT)
 
 
 def test_rendering_refuses_a_declared_key_without_description() -> None:
