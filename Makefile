@@ -35,8 +35,8 @@ endif
 plan: $(INSTALLED)
 	$(BIN)/python -m oidc plan --stack $(STACK)
 
-# Regenerate README.md's config reference and outputs tables, and the argument types of oidc/package.py,
-# from Pulumi.yaml and oidc/cli/docs.py.
+# Regenerate the config reference and outputs tables of docs/configuration.md, the config declarations of
+# Pulumi.yaml and the argument types of oidc/package.py from the keys' declarations (oidc/settings/models.py).
 docs: $(INSTALLED)
 	$(BIN)/python -m oidc.cli.docs
 

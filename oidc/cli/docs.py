@@ -36,7 +36,7 @@ from oidc.settings.models import Keys
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
-REFERENCE_PATH = Path("README.md")
+REFERENCE_PATH = Path("docs") / "configuration.md"
 """The page holding the config reference and outputs tables, relative to the project folder."""
 CONFIG_MARKERS = ("<!-- config-reference:start -->", "<!-- config-reference:end -->")
 OUTPUTS_MARKERS = ("<!-- outputs:start -->", "<!-- outputs:end -->")

@@ -309,7 +309,7 @@ class OperationOptions(Keys):
         "delete the stack after `pulumi destroy`", None, shown=_SERVICE, to=SETTINGS, example=True
     )
     shell: NonEmpty | None = key(
-        "never sent: the provider reads it under the key `Shell` (see Adopting stacks that already have settings)",
+        'never sent: the provider reads it under the key `Shell` (docs/adopting.md, "What cannot be kept")',
         None,
         shown=_SERVICE,
         to=WARNING,
