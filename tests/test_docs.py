@@ -251,7 +251,7 @@ def literal_defaults() -> list[tuple[str, Any, dict[str, Any]]]:
     for key in docs.declared_keys():
         if "." not in key.path or key.field.is_required() or key.inner is not None:
             continue
-        default = key.field.get_default(call_default_factory=True)
+        default = key.field.get_default(call_default_factory=True, validated_data={})
         if default is None or "shown" in docs.metadata(key.field):
             continue
         found.append((key.path, default, _setting(key.path, default)))

@@ -125,7 +125,7 @@ def default_label(field: FieldInfo) -> str:
         return str(shown)
     if field.is_required():
         return "required"
-    default = field.get_default(call_default_factory=True)
+    default = field.get_default(call_default_factory=True, validated_data={})
     if default is None:
         return "none"
     if isinstance(default, Keys):
@@ -239,7 +239,7 @@ def project_declarations() -> dict[str, dict[str, Any]]:
             entry["type"] = types[type_label(key)]
         entry["description"] = field.description
         if not field.is_required():
-            default = field.get_default(call_default_factory=True)
+            default = field.get_default(call_default_factory=True, validated_data={})
             entry["default"] = {} if isinstance(default, Keys) else default
         declared[str(field.alias)] = entry
     return declared

@@ -272,7 +272,7 @@ def validate_key(  # noqa: PLR0917 (as validate)
 
 
 _UNSET: dict[str, Any] = {
-    str(info.alias): info.get_default(call_default_factory=True)
+    str(info.alias): info.get_default(call_default_factory=True, validated_data={})
     for name, info in models.Program.model_fields.items()
     if name not in {"organization", "issuer"}
 }
