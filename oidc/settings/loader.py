@@ -17,7 +17,7 @@ import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
@@ -44,6 +44,8 @@ from oidc.model import (
 )
 from oidc.settings import fields, models
 from oidc.settings.models import Keys
+
+_D = TypeVar("_D")
 
 KEYS: tuple[str, ...] = tuple(str(info.alias) for info in models.Program.model_fields.values())
 """Every key of the project namespace the program reads."""
@@ -688,15 +690,7 @@ class _Loader:
                     "each policy once; the same policy is listed for two partitions",
                 )
                 return None
-        return RoleSettings(
-            name=role.name,
-            path=role.path,
-            description=role.description,
-            policy_arns=tuple(policy_arns) if policy_arns is not None else None,
-            permissions_boundary=role.permissions_boundary,
-            max_session_duration=role.max_session_duration,
-            tags=dict(role.tags),
-        )
+        return domain(RoleSettings, role, models.RoleKeys)
 
     def roles(
         self, value: Any, explicit_accounts: bool, known_accounts: set[str]
@@ -936,6 +930,18 @@ class _Loader:
                 )
             found.append(EscEnvironment(model.project, model.name, session, model.region, path))
         return found
+
+
+def domain(kind: type[_D], found: Keys, model: type[Keys]) -> _D:
+    """The domain value of ``found``: each key ``model`` declares, under the name both share, lists as tuples.
+
+    A key added to the model reaches the domain type by its name alone; one the domain type lacks fails here.
+    """
+    values = {}
+    for name in model.model_fields:
+        value = getattr(found, name)
+        values[name] = tuple(value) if isinstance(value, list) else value
+    return kind(**values)
 
 
 def role_max_session(value: Any) -> int | None:
