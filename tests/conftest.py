@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from oidc.cli import offline
 from oidc.components.organization import PulumiCloudOidc
 from oidc.model import Settings
 from oidc.settings import load_settings, raw_text
+from tests.aws_server import AwsServer, aws_server
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -66,3 +68,19 @@ hypothesis_settings.register_profile(
 )
 hypothesis_settings.register_profile("ci", hypothesis_settings.get_profile("ci"), max_examples=500, deadline=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[AwsServer]:
+    """moto's AWS server on 127.0.0.1, one per test process; each test using :func:`aws` starts it empty."""
+    with aws_server() as server:
+        yield server
+
+
+@pytest.fixture
+def aws(aws_endpoint: AwsServer, monkeypatch: pytest.MonkeyPatch) -> AwsServer:
+    """An empty AWS (moto's server) that boto3 in this process and in subprocesses given its environ reaches."""
+    aws_endpoint.reset()
+    for name, value in aws_endpoint.environ().items():
+        monkeypatch.setenv(name, value)
+    return aws_endpoint
