@@ -60,16 +60,6 @@ def gate_rule(rule: ApprovalRule) -> dict[str, Any]:
     }
 
 
-def approvers_text(rule: ApprovalRule) -> str:
-    """``2 of: team platform, user alice, holders of environment:write`` for messages and ``plan``."""
-    names = [f"team {t}" for t in rule.teams] + [f"user {u}" for u in rule.users]
-    names += [f"holders of {p}" for p in rule.permissions or (() if names else (DEFAULT_APPROVER_PERMISSION,))]
-    flags = [] if not rule.allow_self_approval else ["self-approval allowed"]
-    flags += [] if rule.require_reapproval_on_change else ["approvals kept on change"]
-    extra = f" ({', '.join(flags)})" if flags else ""
-    return f"{rule.num_approvals_required} of: {', '.join(names)}{extra}"
-
-
 def _role(role_path: str) -> str:
     """How a message names the role: its key path (``roles.deploy``), or "the role" in form A."""
     return "the role" if role_path == "role" else role_path
