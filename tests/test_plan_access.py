@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from oidc import cli
 from tests.test_plan import org_project, plan
 
 CONFIG: dict[str, Any] = {
@@ -133,3 +134,36 @@ def test_a_created_environment_without_teams_is_warned_in_plan(
     assert code == 1
     assert [w.partition(" ")[0] for w in warned] == ["acme/aws/scratch"]
     assert "roles.deploy, with arn:aws:iam::aws:policy/AdministratorAccess" in warned[0]
+
+
+def explain(capsys: pytest.CaptureFixture[str], directory: Path, sub: str, *extra: str) -> tuple[int, str]:
+    code = cli.main(["explain", "--stack", "org", "--cwd", str(directory), "--aud", "aws:acme", "--sub", sub, *extra])
+    return code, capsys.readouterr().out
+
+
+ESC_SUB = "pulumi:environments:pulumi.organization.login:acme:currentEnvironment.name:aws/{name}"
+
+
+def test_explain_says_who_may_open_the_environment_of_an_esc_token(
+    capsys: pytest.CaptureFixture[str], stack: Path
+) -> None:
+    code, out = explain(capsys, stack, ESC_SUB.format(name="prod"))
+
+    assert code == 0
+    assert out.endswith(
+        "Who may open acme/aws/prod, as declared (and so get these credentials):\n"
+        "  team deployers (open, at most 1h open), team platform (admin); every other member: the organization's "
+        "default environment permission (write unless changed).\n"
+        "  open needs approval, 1 of: team platform.\n"
+    )
+    code, out = explain(capsys, stack, ESC_SUB.format(name="prod"), "--json")
+    assert json.loads(out)["whoMayOpen"]["teams"]["deployers"] == {"permission": "open", "maxOpenDuration": "1h"}
+
+
+def test_explain_says_nothing_of_who_may_open_an_environment_the_config_does_not_create(
+    capsys: pytest.CaptureFixture[str], stack: Path
+) -> None:
+    code, out = explain(capsys, stack, ESC_SUB.format(name="team-1"), "--json")
+
+    report = json.loads(out)
+    assert (code, report["decision"], report["whoMayOpen"]) == (0, "ALLOW", None)

@@ -127,59 +127,10 @@ def _provider_report(provider_component: offline.RecordedResource, recording: of
     }
 
 
-TEAM_PERMISSION = "pulumiservice:index:TeamEnvironmentPermission"
-ENVIRONMENT_SETTINGS = "pulumiservice:api/esc:EnvironmentSettings"
-GATE = "pulumiservice:api:Gate"
-DEFAULT_PERMISSION = "the organization's default environment permission (write unless changed)"
 RUNNERS_NOTE = (
     "whoever may start a deployment of one of these stacks gets this role (from the console or the REST API with "
     "their own permissions, by a git push with the stack's)"
 )
-
-
-def environment_access(view: RoleView) -> list[dict[str, Any]]:
-    """Each environment the role creates, with who may open it as declared: teams, protection, approvals."""
-    found = []
-    for environment in sorted(
-        (r for r in view.children if r.type == "pulumiservice:index:Environment"),
-        key=lambda r: (str(r.inputs["project"]), str(r.inputs["name"])),
-    ):
-        project, name = str(environment.inputs["project"]), str(environment.inputs["name"])
-        teams = {
-            str(r.inputs["team"]): {
-                key: value
-                for key, value in (
-                    ("permission", r.inputs["permission"]),
-                    ("maxOpenDuration", r.inputs.get("maxOpenDuration")),
-                )
-                if value is not None
-            }
-            for r in sorted(view.children, key=lambda r: str(r.inputs.get("team")))
-            if r.type == TEAM_PERMISSION and (r.inputs["project"], r.inputs["environment"]) == (project, name)
-        }
-        protected = next(
-            (
-                r.inputs.get("deletionProtected")
-                for r in view.children
-                if r.type == ENVIRONMENT_SETTINGS and (r.inputs["projectName"], r.inputs["envName"]) == (project, name)
-            ),
-            None,
-        )
-        approvals = {
-            str(r.inputs["target"]["actionTypes"][0]): offline.plain(r.inputs["rule"])
-            for r in view.children
-            if r.type == GATE and r.inputs["target"].get("qualifiedName") == f"{project}/{name}"
-        }
-        found.append(
-            {
-                "environment": f"{environment.inputs['organization']}/{project}/{name}",
-                "teams": teams,
-                "otherMembers": DEFAULT_PERMISSION,
-                "deletionProtected": protected,
-                "approvals": dict(sorted(approvals.items())),
-            }
-        )
-    return found
 
 
 def access_report(view: RoleView) -> dict[str, Any]:
@@ -220,7 +171,7 @@ def access_report(view: RoleView) -> dict[str, Any]:
             {"environment": environment, "createdHere": environment in held_environments}
             for environment in sorted(environments)
         ],
-        "createdEnvironments": environment_access(view),
+        "createdEnvironments": explain_cli.environment_access(view),
     }
 
 
@@ -467,26 +418,10 @@ def _access_text(access: dict[str, Any]) -> list[str]:
             ("every other member", item["otherMembers"]),
             ("deletion protected", protected),
         ]
-        rows += [(f"{action} approval", _approval_text(rule)) for action, rule in item["approvals"].items()]
+        rows += [(f"{action} approval", explain_cli.approval_text(rule)) for action, rule in item["approvals"].items()]
         lines.append(f"        {item['environment']}")
         lines += pairs(rows, "          ")
     return lines
-
-
-def _approval_text(rule: dict[str, Any]) -> str:
-    approvers = []
-    for approver in rule.get("eligibleApprovers", []):
-        kind = approver.get("eligibilityType")
-        if kind == "team_member":
-            approvers.append(f"team {approver.get('teamName')}")
-        elif kind == "specific_user":
-            approvers.append(f"user {approver.get('userLogin')}")
-        else:
-            approvers.append(f"holders of {approver.get('permission')}")
-    flags = ["self-approval allowed"] if rule.get("allowSelfApproval") else []
-    flags += [] if rule.get("requireReapprovalOnChange") else ["approvals kept on change"]
-    count = int(rule.get("numApprovalsRequired", 1))
-    return f"{count} of: {', '.join(approvers)}" + (f" ({', '.join(flags)})" if flags else "")
 
 
 def plan(stack: str, as_json: bool, directory: Path, *, strict: bool = False) -> int:
