@@ -475,7 +475,8 @@ def render_explanation(report: dict[str, Any], verbose: bool = False) -> str:
                 lines += ["", *_role_lines(report, answer)]
         elif report["decision"] == "DENY":
             lines.append("(--verbose: every role's statements and hints; --json: everything)")
-    opened = _who_may_open_lines(report)
+    # Said when the token is admitted: who else may then get the same credentials (--json carries it always).
+    opened = _who_may_open_lines(report) if report["decision"] == "ALLOW" else []
     if opened:
         lines += ["", *opened]
     return "\n".join(line.rstrip() for line in lines).rstrip("\n") + "\n"
