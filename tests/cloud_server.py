@@ -48,6 +48,8 @@ class Request:
     accept: str | None
     at: float = 0.0
     """``time.monotonic()`` when it arrived."""
+    sent: str = ""
+    """The path as sent, before decoding (``%2F`` stays ``%2F``)."""
 
 
 Behaviour = Callable[[BaseHTTPRequestHandler, "FakeCloud"], None]
@@ -211,7 +213,14 @@ def _handler(cloud: FakeCloud) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             path = unquote(self.path)
             cloud.requests.append(
-                Request("GET", path, self.headers.get("Authorization"), self.headers.get("Accept"), time.monotonic())
+                Request(
+                    "GET",
+                    path,
+                    self.headers.get("Authorization"),
+                    self.headers.get("Accept"),
+                    time.monotonic(),
+                    self.path,
+                )
             )
             answer = cloud.answer(path)
             if callable(answer):

@@ -109,8 +109,8 @@ def test_a_team_name_is_sent_as_one_segment_of_the_path(server: FakeCloud) -> No
     [team] = read(server)
 
     assert team.environments == {("aws", "prod"): teams.EnvironmentGrant("write")}
-    # The server decodes the path; the one route it answered is the team's.
-    assert server.paths() == [TEAMS_PATH, f"{TEAMS_PATH}/ops team/eu"]
+    # A "/" in the name stays in its segment: quoted, it cannot reach another path of the API.
+    assert [request.sent for request in server.requests] == [TEAMS_PATH, f"{TEAMS_PATH}/ops%20team%2Feu"]
 
 
 @pytest.mark.parametrize("permission", ["none", "write"])
