@@ -641,7 +641,7 @@ class PulumiCloud:
             location = excerpt(redact_url(answer.headers.get("Location", "")), 120)
             raise self._error(
                 f"{where}: answered {status} {reason}, a redirect to {location}, which is not followed: the token "
-                "goes only to the API URL configured. Set {self.credentials.url_keys} to the API itself"
+                f"goes only to the API URL configured. Set {self.credentials.url_keys} to the API itself"
             )
         if not answer.is_success:
             raise self._error(f"{where}: unexpected answer {status} {reason}")
