@@ -1,12 +1,18 @@
 """A Pulumi Cloud REST API on 127.0.0.1 for the tests: a real HTTP server answering recorded bodies.
 
 Emulated: the reads the program makes (a stack's deployment settings, the stack itself, an ESC environment,
-a stack's last resources), with their status codes (200, 404, 401, 429, 500) and bodies of the shapes of the
-service's OpenAPI (``provider/pkg/cloud/spec.json`` of pulumi/pulumi-pulumiservice); and hostile servers
+a stack's last resources, an organization's teams (``ListTeams``), each team with its environment permissions
+(``GetTeam``) and the organization's metadata (``GetOrganizationMetadata``)), with their status codes (200,
+404, 401, 429, 500) and bodies of the shapes of the service's OpenAPI (``provider/pkg/cloud/spec.json`` of
+pulumi/pulumi-pulumiservice; ``team.json`` and ``organization_metadata.json`` of ``tests/data/cloud`` are
+built from its ``Team`` and ``OrganizationMetadata`` schemas, every required field set); and hostile servers
 that trickle, hang, send huge, deeply nested or undecodable bodies, or ask to retry later (``Retry-After``).
 Untested without the service: how it redacts a secret environment variable in a GET (the bodies here use the
 ``ciphertext`` form of its ``SecretValue``), which fields it adds on its own, and its real rate limits and
-``Retry-After`` values.
+``Retry-After`` values; whether ``ListTeams`` lists a team's environments (the program reads them from
+``GetTeam`` only), what it answers for an organization without teams (an edition without them), whether a
+member who is not an admin sees every team, and whether granting a team a permission it already has on an
+environment replaces it or fails.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +48,8 @@ class Request:
     accept: str | None
     at: float = 0.0
     """``time.monotonic()`` when it arrived."""
+    sent: str = ""
+    """The path as sent, before decoding (``%2F`` stays ``%2F``)."""
 
 
 Behaviour = Callable[[BaseHTTPRequestHandler, "FakeCloud"], None]
@@ -78,6 +86,21 @@ class FakeCloud:
     def stack(self, org: str, project: str, stack: str) -> None:
         """The stack exists (``GET /api/stacks/{org}/{project}/{stack}``), with no update yet unless ``state`` says."""
         self.routes[f"/api/stacks/{org}/{project}/{stack}"] = (200, {"orgName": org, "projectName": project})
+
+    def teams(self, org: str, teams: Mapping[str, list[dict[str, Any]]]) -> None:
+        """The organization's teams (``ListTeams``) and each team (``GetTeam``) with these environment permissions
+        (``TeamEnvironmentSettings``: ``projectName``, ``envName``, ``permission``, ``maxOpenDuration``)."""
+        listing = []
+        for name, environments in teams.items():
+            team = {**recorded("team"), "name": name, "displayName": name.title(), "environments": environments}
+            self.routes[f"/api/orgs/{org}/teams/{name}"] = (200, team)
+            listing.append({key: team[key] for key in ("kind", "name", "displayName", "description")})
+        self.routes[f"/api/orgs/{org}/teams"] = (200, {"teams": listing})
+
+    def organization(self, org: str, default_environment_permission: str = "write", **fields: Any) -> None:
+        """The organization's metadata (``GetOrganizationMetadata``), with this default environment permission."""
+        body = {**recorded("organization_metadata"), "defaultEnvironmentPermission": default_environment_permission}
+        self.routes[f"/api/orgs/{org}/metadata"] = (200, {**body, **fields})
 
     def paths(self) -> list[str]:
         return [request.path for request in self.requests]
@@ -190,7 +213,14 @@ def _handler(cloud: FakeCloud) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             path = unquote(self.path)
             cloud.requests.append(
-                Request("GET", path, self.headers.get("Authorization"), self.headers.get("Accept"), time.monotonic())
+                Request(
+                    "GET",
+                    path,
+                    self.headers.get("Authorization"),
+                    self.headers.get("Accept"),
+                    time.monotonic(),
+                    self.path,
+                )
             )
             answer = cloud.answer(path)
             if callable(answer):

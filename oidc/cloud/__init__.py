@@ -373,7 +373,8 @@ def deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def _segments(*names: str) -> str:
+def api_path(*names: str) -> str:
+    """``names`` as segments of a path of the API, each quoted whole (a ``/`` in a name stays in its segment)."""
     return "/".join(quote(name, safe="") for name in names)
 
 
@@ -440,10 +441,10 @@ class PulumiCloud:
         A 404 is "no settings" only for a stack this Pulumi Cloud holds (``GET /api/stacks/{org}/{project}/
         {stack}``): a stack it does not know is a :class:`CloudError`, since a wrong API URL answers 404 to all.
         """
-        path = f"/api/stacks/{_segments(org, project, stack)}/deployments/settings"
+        path = f"/api/stacks/{api_path(org, project, stack)}/deployments/settings"
         found = self._get_json(path, MAX_SETTINGS_BYTES)
         if found is None:
-            stack_path = f"/api/stacks/{_segments(org, project, stack)}"
+            stack_path = f"/api/stacks/{api_path(org, project, stack)}"
             if self._get(stack_path, None) is None:
                 raise self._error(
                     f"GET {self._url}{stack_path}: 404 Not Found: the stack {org}/{project}/{stack} does not exist "
@@ -460,16 +461,16 @@ class PulumiCloud:
 
     def environment_exists(self, org: str, project: str, name: str) -> bool:
         """``GET /api/esc/environments/{org}/{project}/{name}``: 200 when it exists, 404 when not."""
-        return self._get(f"/api/esc/environments/{_segments(org, project, name)}", None) is not None
+        return self._get(f"/api/esc/environments/{api_path(org, project, name)}", None) is not None
 
     def stack_exists(self, org: str, project: str, stack: str) -> bool:
         """``GET /api/stacks/{org}/{project}/{stack}``: whether this Pulumi Cloud holds the stack, for this token."""
-        return self._get(f"/api/stacks/{_segments(org, project, stack)}", None, absent=(403, 404)) is not None
+        return self._get(f"/api/stacks/{api_path(org, project, stack)}", None, absent=(403, 404)) is not None
 
     def stack_resources(self, org: str, project: str, stack: str) -> list[dict[str, Any]] | None:
         """The resources of a stack's last update (``GET .../resources/latest``); ``None`` if none can be read
         (no update yet, or a stack this token does not see here)."""
-        path = f"/api/stacks/{_segments(org, project, stack)}/resources/latest"
+        path = f"/api/stacks/{api_path(org, project, stack)}/resources/latest"
         # 403 too: an admin stack of another backend is looked up in an organization the token may not see.
         found = self._get_json(path, MAX_BODY_BYTES, absent=(403, 404))
         if found is None:
@@ -481,6 +482,26 @@ class PulumiCloud:
         return [
             item["resource"] for item in resources if isinstance(item, dict) and isinstance(item.get("resource"), dict)
         ]
+
+    def get_json(self, path: str, limit: int, *, absent: tuple[int, ...] = (404,)) -> tuple[Any, str] | None:
+        """``GET path`` (``path`` already quoted, e.g. with :func:`api_path`) read as JSON within the bounds of
+        every read (one deadline, at most ``limit`` bytes, retries, :data:`MAX_DEPTH`): the value and its text,
+        or ``None`` for a status in ``absent``. For the readers of the other modules of :mod:`oidc.cloud`."""
+        return self._get_json(path, limit, absent)
+
+    def shape_error(self, path: str, text: str) -> CloudError:
+        """The error for an answer of ``GET path`` that is not of the documented shape (quoting a bounded
+        excerpt of ``text``)."""
+        return self._unexpected(path, text)
+
+    def error(self, detail: str) -> CloudError:
+        """A :class:`CloudError` of ``detail``, without the token whatever ``detail`` quotes."""
+        return self._error(detail)
+
+    @property
+    def shown_url(self) -> str:
+        """The API URL as messages show it (credentials, if any, redacted)."""
+        return self._url
 
     def each(self, function: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
         """``function`` over ``items``, :data:`PARALLEL_REQUESTS` at a time, in order.
@@ -620,7 +641,7 @@ class PulumiCloud:
             location = excerpt(redact_url(answer.headers.get("Location", "")), 120)
             raise self._error(
                 f"{where}: answered {status} {reason}, a redirect to {location}, which is not followed: the token "
-                "goes only to the API URL configured. Set {self.credentials.url_keys} to the API itself"
+                f"goes only to the API URL configured. Set {self.credentials.url_keys} to the API itself"
             )
         if not answer.is_success:
             raise self._error(f"{where}: unexpected answer {status} {reason}")
