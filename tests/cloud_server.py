@@ -1,10 +1,15 @@
 """A Pulumi Cloud REST API on 127.0.0.1 for the tests: a real HTTP server answering recorded bodies.
 
-Emulated: the reads the program makes (a stack's deployment settings, the stack itself, an ESC environment,
-a stack's last resources), with their status codes (200, 404, 401, 429, 500) and bodies of the shapes of the
-service's OpenAPI (``provider/pkg/cloud/spec.json`` of pulumi/pulumi-pulumiservice); and hostile servers
+Emulated: the reads the program makes (a stack's deployment settings, the stack itself, an ESC environment and
+its YAML definition, a stack's last resources) and ESC's open endpoint (``POST .../open`` -> ``{id}`` or a 400
+with ``diagnostics``, then ``GET .../open/{id}`` -> the opened ``properties``), with their status codes (200,
+400, 404, 401, 429, 500) and bodies of the shapes of the service's OpenAPI (``provider/pkg/cloud/spec.json`` of
+pulumi/pulumi-pulumiservice: ``OpenEnvironmentResponse``, ``EnvironmentDiagnostic``) and of pulumi/esc's client
+(``EnvironmentErrorResponse``, ``esc.Environment`` and its ``Value``s); and hostile servers
 that trickle, hang, send huge, deeply nested or undecodable bodies, or ask to retry later (``Retry-After``).
-Untested without the service: how it redacts a secret environment variable in a GET (the bodies here use the
+The open endpoint answers what a test sets: it neither resolves ``fn::open::aws-login`` nor asks STS, so
+whether the real service's token is admitted by the role stays untested without the service, as does the
+wording of its diagnostics. Untested without the service, too: how it redacts a secret environment variable in a GET (the bodies here use the
 ``ciphertext`` form of its ``SecretValue``), which fields it adds on its own, and its real rate limits and
 ``Retry-After`` values.
 """
@@ -71,6 +76,17 @@ class FakeCloud:
 
     def environment(self, org: str, project: str, name: str, definition: str = "values: {}\n") -> None:
         self.routes[f"/api/esc/environments/{org}/{project}/{name}"] = (200, definition)
+
+    def opens(self, org: str, project: str, name: str, properties: dict[str, Any], session: str = "s-1") -> None:
+        """``POST .../open`` answers ``{id}``, and ``GET .../open/{id}`` the opened ``properties`` (ESC values)."""
+        base = f"/api/esc/environments/{org}/{project}/{name}/open"
+        self.routes[base] = (200, {"id": session})
+        self.routes[f"{base}/{session}"] = (200, {"properties": properties})
+
+    def open_fails(self, org: str, project: str, name: str, diagnostics: list[dict[str, Any]]) -> None:
+        """``POST .../open`` answers 400 with ``diagnostics``, as ESC does when a provider of the environment fails."""
+        body = {"code": 400, "message": "failed to open environment", "diagnostics": diagnostics}
+        self.routes[f"/api/esc/environments/{org}/{project}/{name}/open"] = (400, body)
 
     def state(self, org: str, project: str, stack: str, body: Any) -> None:
         self.routes[f"/api/stacks/{org}/{project}/{stack}/resources/latest"] = (200, body)
@@ -188,9 +204,16 @@ def _handler(cloud: FakeCloud) -> type[BaseHTTPRequestHandler]:
                 super().handle()
 
         def do_GET(self) -> None:
+            self._answer("GET")
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._answer("POST")
+
+        def _answer(self, method: str) -> None:
             path = unquote(self.path)
             cloud.requests.append(
-                Request("GET", path, self.headers.get("Authorization"), self.headers.get("Accept"), time.monotonic())
+                Request(method, path, self.headers.get("Authorization"), self.headers.get("Accept"), time.monotonic())
             )
             answer = cloud.answer(path)
             if callable(answer):
