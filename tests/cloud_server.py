@@ -9,9 +9,9 @@ pulumi/pulumi-pulumiservice: ``OpenEnvironmentResponse``, ``EnvironmentDiagnosti
 that trickle, hang, send huge, deeply nested or undecodable bodies, or ask to retry later (``Retry-After``).
 The open endpoint answers what a test sets: it neither resolves ``fn::open::aws-login`` nor asks STS, so
 whether the real service's token is admitted by the role stays untested without the service, as does the
-wording of its diagnostics. Untested without the service, too: how it redacts a secret environment variable in a GET (the bodies here use the
-``ciphertext`` form of its ``SecretValue``), which fields it adds on its own, and its real rate limits and
-``Retry-After`` values.
+wording of its diagnostics. Untested without the service, too: how it redacts a secret environment variable
+in a GET (the bodies here use the ``ciphertext`` form of its ``SecretValue``), which fields it adds on its own,
+and its real rate limits and ``Retry-After`` values.
 """
 
 from __future__ import annotations
