@@ -281,6 +281,14 @@ def test_stack_settings_naming_another_role(world: World, capsys: pytest.Capture
     assert "'arn:aws:iam::123456789012:role/console-made', not " + world.role_arn in findings[0]["message"]
 
 
+def test_stack_settings_with_another_session(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    _, body = world.cloud.routes["/api/stacks/acme/infra/prod/deployments/settings"]  # type: ignore[misc]
+    body["operationContext"]["oidc"]["aws"]["duration"] = "2h0m0s"
+    code, findings = world.findings(capsys)
+    assert (code, kinds(findings)) == (1, ["settings-session"])
+    assert "duration '2h0m0s' (config: '1h')" in findings[0]["message"]
+
+
 def test_an_environment_definition_changed(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     path = "/api/esc/environments/acme/aws/dev"
     _, text = world.cloud.routes[path]  # type: ignore[misc]
@@ -307,6 +315,8 @@ def test_an_environment_that_does_not_open(world: World, capsys: pytest.CaptureF
     assert "[environment-open] environment acme/aws/dev: ESC could not open it: values.aws.login: " in out
     assert "AccessDenied: Not authorized (key [redacted])" in out
     assert leaked not in out
+    subject = "pulumi:environments:pulumi.organization.login:acme:currentEnvironment.name:aws/dev"
+    assert f"fix: python -m oidc explain --stack dev --aud aws:acme --sub {subject} says which" in out
     code, findings = world.findings(capsys)
     assert (code, kinds(findings)) == (1, ["environment-open"])
     assert leaked not in json.dumps(findings)

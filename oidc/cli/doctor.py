@@ -95,7 +95,8 @@ def doctor(stack: str, as_json: bool, directory: Path, timeout: cloud.Timeout | 
         except cloud.CloudError as error:
             report.findings.append(Finding("cloud-error", "Pulumi Cloud", error.detail, FIX_ACCESS))
     try:
-        _run(report, settings, admin, region=config.values.get("aws:region"), seconds=timeout.seconds, client=client)
+        region = config.values.get("aws:region")
+        _run(report, settings, admin, stack=stack, region=region, seconds=timeout.seconds, client=client)
     finally:
         if client is not None:
             client.__exit__()
@@ -137,6 +138,7 @@ def _run(
     settings: Settings,
     admin: guard.AdminStack,
     *,
+    stack: str,
     region: Any,
     seconds: float,
     client: cloud.PulumiCloud | None,
@@ -181,7 +183,7 @@ def _run(
     try:
         report.findings += live.check_stacks(client, org, stacks)
         report.checked += [f"deployment settings of {org}/{s.entry.identity}" for s in stacks]
-        report.findings += live.check_environments(client, org, environments)
+        report.findings += live.check_environments(client, org, environments, stack=stack)
         report.checked += [f"environment {org}/{e.entry.identity}: definition, open" for e in environments]
     except cloud.CloudError as error:
         report.findings.append(Finding("cloud-error", "Pulumi Cloud", live.redact(error.detail), FIX_ACCESS))

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from oidc import durations, esc
+from oidc import claims, durations, esc
 from oidc.cloud import CloudError, PulumiCloud, excerpt
 from oidc.cloud.guard import AdminStack
 from oidc.model import DeploymentStack, EscEnvironment, Finding
@@ -180,15 +180,17 @@ def check_environments(
     org: str,
     environments: Sequence[CreatedEnvironment],
     checks: Sequence[EnvironmentCheck] = ENVIRONMENT_CHECKS,
+    *,
+    stack: str = "dev",
 ) -> list[Finding]:
     """Each created environment: its definition, its open, then ``checks``. :class:`CloudError` when Pulumi Cloud
-    cannot be read."""
-    results = client.each(lambda e: _check_environment(client, org, e, checks), environments)
+    cannot be read. ``stack`` is the admin stack as ``--stack`` named it, for the ``explain`` command suggested."""
+    results = client.each(lambda e: _check_environment(client, org, e, checks, stack), environments)
     return [finding for found in results for finding in found]
 
 
 def _check_environment(
-    client: PulumiCloud, org: str, environment: CreatedEnvironment, checks: Sequence[EnvironmentCheck]
+    client: PulumiCloud, org: str, environment: CreatedEnvironment, checks: Sequence[EnvironmentCheck], stack: str
 ) -> list[Finding]:
     entry = environment.entry
     subject = f"environment {org}/{entry.identity}"
@@ -215,7 +217,7 @@ def _check_environment(
                 {"live": live, "rendered": rendered},
             )
         )
-    findings += _open_findings(client, org, entry, subject)
+    findings += _open_findings(client, org, entry, subject, stack)
     for check in checks:
         findings += check(client, org, environment)
     return findings
@@ -237,10 +239,11 @@ def _changed_paths(live: Any, rendered: Any, path: str = "") -> list[str]:
     return [] if live == rendered else [f"{path or '(the whole definition)'} changed"]
 
 
-def _open_findings(client: PulumiCloud, org: str, entry: EscEnvironment, subject: str) -> list[Finding]:
+def _open_findings(client: PulumiCloud, org: str, entry: EscEnvironment, subject: str, stack: str) -> list[Finding]:
     explain = (
-        "python -m oidc explain --aud <audience> --sub <subject> with the token's claims says which condition "
-        "refuses it; the trust-policy and provider findings above are the usual causes"
+        f"python -m oidc explain --stack {stack} --aud {claims.esc_audience(org, entry.project)} --sub "
+        f"{claims.esc_subject(org, entry.project, entry.name)} says which condition of the role refuses this "
+        "environment's token; the trust-policy and provider findings, if any, are the usual causes"
     )
     try:
         opened = client.open_environment(org, entry.project, entry.name)
