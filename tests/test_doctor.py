@@ -28,7 +28,7 @@ from oidc.cli.evaluate import evaluate_stack, role_views
 from oidc.cloud import live
 from tests import certs
 from tests.aws_server import AwsServer
-from tests.cloud_server import FakeCloud, closed_port_url, serving
+from tests.cloud_server import FakeCloud, closed_port_url, hang, raw, serving
 from tests.conftest import PROJECT_DIR
 from tests.tls_server import serving_chain
 
@@ -365,6 +365,33 @@ def test_pulumi_cloud_failing(world: World, capsys: pytest.CaptureFixture[str]) 
     assert (code, kinds(findings)) == (1, ["cloud-error"])
     assert "Pulumi Cloud failed (500" in findings[0]["message"]
     assert "\n" not in findings[0]["message"]
+
+
+def test_an_open_that_hangs_ends_at_the_deadline(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.cloud.routes["/api/esc/environments/acme/aws/dev/open"] = hang()
+    started = time.monotonic()
+    code, out, _ = world.doctor(capsys, "--timeout", "1")
+    assert time.monotonic() - started < 5
+    assert code == 1
+    (line,) = [line for line in out.splitlines() if "[cloud-error]" in line]
+    assert "POST http://127.0.0.1" in line
+    assert "no complete answer within 1 s (--timeout)" in line
+
+
+def test_an_opened_body_is_never_quoted(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    secret = CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+    world.cloud.routes["/api/esc/environments/acme/aws/dev/open/s-1"] = raw(200, f"{{'{secret}'".encode())
+    code, findings = world.findings(capsys)
+    assert (code, kinds(findings)) == (1, ["cloud-error"])
+    assert "bytes, not shown: it may hold credentials) is not the documented JSON object" in findings[0]["message"]
+    assert secret not in json.dumps(findings)
+
+
+def test_a_refused_open_without_diagnostics_is_one_line(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.cloud.routes["/api/esc/environments/acme/aws/dev/open"] = (400, {"code": 400, "message": "bad duration"})
+    code, findings = world.findings(capsys)
+    assert (code, kinds(findings)) == (1, ["cloud-error"])
+    assert findings[0]["message"].endswith('/open: 400 Bad Request: {"code": 400, "message": "bad duration"}')
 
 
 def test_no_aws_credentials(world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
