@@ -366,3 +366,22 @@ def provider_client_ids(
     needed = {claims.deployments_audience(organization) for role in roles if role.deployments}
     needed |= {claims.esc_audience(organization, e.project) for role in roles for e in role.environments}
     return sorted(needed | set(extra))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Where the live state differs from what the config renders (``python -m oidc doctor``), and what to do.
+
+    ``kind`` names the check (``trust-policy``, ``policy-detached``, ...), ``subject`` what was checked (a role,
+    a provider, a stack, an environment), ``details`` what ``--json`` adds (the documents compared). No field
+    holds a credential.
+    """
+
+    kind: str
+    subject: str
+    message: str
+    fix: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"[{self.kind}] {self.subject}: {self.message}"

@@ -13,6 +13,11 @@ Untested without the service: how it redacts a secret environment variable in a 
 ``GetTeam`` only), what it answers for an organization without teams (an edition without them), whether a
 member who is not an admin sees every team, and whether granting a team a permission it already has on an
 environment replaces it or fails.
+Also emulated: an ESC environment's YAML definition and ESC's open endpoint (``POST .../open`` -> ``{id}`` or a
+400 with ``diagnostics``, then ``GET .../open/{id}`` -> the opened ``properties``; shapes ``OpenEnvironmentResponse``,
+``EnvironmentDiagnostic`` of the spec and pulumi/esc's ``EnvironmentErrorResponse``). The open endpoint answers
+what a test sets: it neither resolves ``fn::open::aws-login`` nor asks STS, so whether the real service's token is
+admitted by the role stays untested without the service, as does the wording of its diagnostics.
 """
 
 from __future__ import annotations
@@ -79,6 +84,17 @@ class FakeCloud:
 
     def environment(self, org: str, project: str, name: str, definition: str = "values: {}\n") -> None:
         self.routes[f"/api/esc/environments/{org}/{project}/{name}"] = (200, definition)
+
+    def opens(self, org: str, project: str, name: str, properties: dict[str, Any], session: str = "s-1") -> None:
+        """``POST .../open`` answers ``{id}``, and ``GET .../open/{id}`` the opened ``properties`` (ESC values)."""
+        base = f"/api/esc/environments/{org}/{project}/{name}/open"
+        self.routes[base] = (200, {"id": session})
+        self.routes[f"{base}/{session}"] = (200, {"properties": properties})
+
+    def open_fails(self, org: str, project: str, name: str, diagnostics: list[dict[str, Any]]) -> None:
+        """``POST .../open`` answers 400 with ``diagnostics``, as ESC does when a provider of the environment fails."""
+        body = {"code": 400, "message": "failed to open environment", "diagnostics": diagnostics}
+        self.routes[f"/api/esc/environments/{org}/{project}/{name}/open"] = (400, body)
 
     def state(self, org: str, project: str, stack: str, body: Any) -> None:
         self.routes[f"/api/stacks/{org}/{project}/{stack}/resources/latest"] = (200, body)
@@ -211,10 +227,17 @@ def _handler(cloud: FakeCloud) -> type[BaseHTTPRequestHandler]:
                 super().handle()
 
         def do_GET(self) -> None:
+            self._answer("GET")
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._answer("POST")
+
+        def _answer(self, method: str) -> None:
             path = unquote(self.path)
             cloud.requests.append(
                 Request(
-                    "GET",
+                    method,
                     path,
                     self.headers.get("Authorization"),
                     self.headers.get("Accept"),

@@ -1,4 +1,4 @@
-"""Command line: ``python -m oidc plan``, ``explain`` and ``settings pull``.
+"""Command line: ``python -m oidc plan``, ``explain``, ``settings pull`` and ``doctor``.
 
 The tools live here, apart from what a program declaring the component needs at run time.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from oidc import cloud
+from oidc.cli.doctor import doctor
 from oidc.cli.evaluate import EXIT_DENY, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from oidc.cli.explain import TOKEN_VARIABLE, explain_command
 from oidc.cli.plan import plan
@@ -93,6 +94,33 @@ def parser() -> argparse.ArgumentParser:
         help=f"the deadline of each request to Pulumi Cloud, retries and the whole answer included (default: "
         f"${cloud.TIMEOUT_VARIABLE}, else {cloud.DEFAULT_TIMEOUT_SECONDS:g})",
     )
+    doctor_parser = commands.add_parser(
+        "doctor",
+        help="check the live AWS and Pulumi Cloud state against the stack's config (read-only)",
+        description=(
+            "Read each account's OIDC provider and roles (boto3, with the credentials each account's AWS provider "
+            "would use), each managed stack's deployment settings and each created ESC environment (definition, "
+            "and an open through ESC's open endpoint), and say where they differ from what the config renders, "
+            "with what to do. Exit 0 every check holds, 1 findings, 2 bad usage or a config it cannot check."
+        ),
+    )
+    doctor_parser.add_argument(
+        "--stack",
+        default="dev",
+        metavar="[ORG/[PROJECT/]]NAME",
+        help="the admin stack, named as Pulumi names it; its config is Pulumi.<NAME>.yaml (default: dev)",
+    )
+    doctor_parser.add_argument("--json", action="store_true", help="print one JSON document on standard output")
+    doctor_parser.add_argument(
+        "--cwd", type=Path, default=Path.cwd(), help="project folder, or a folder below it (default: here)"
+    )
+    doctor_parser.add_argument(
+        "--timeout",
+        type=_timeout_option,
+        metavar="SECONDS",
+        help=f"the deadline of each request to AWS, Pulumi Cloud and the issuer (default: "
+        f"${cloud.TIMEOUT_VARIABLE}, else {cloud.DEFAULT_TIMEOUT_SECONDS:g})",
+    )
     return root
 
 
@@ -109,6 +137,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     if args.command == "plan":
         return plan(args.stack, args.json, args.cwd, strict=args.strict)
+    if args.command == "doctor":
+        return doctor(args.stack, args.json, args.cwd, args.timeout)
     if args.command == "settings":
         return settings_pull(args.stack, args.at, args.timeout)
     return explain_command(args, stdin or sys.stdin)
