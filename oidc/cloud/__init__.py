@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
@@ -481,6 +481,23 @@ class PulumiCloud:
         return [
             item["resource"] for item in resources if isinstance(item, dict) and isinstance(item.get("resource"), dict)
         ]
+
+    def get_json(
+        self, path: str, query: Mapping[str, str] | None = None, *, absent: tuple[int, ...] = (404,)
+    ) -> tuple[Any, str] | None:
+        """``GET path?query``: the JSON value of the body (at most :data:`MAX_BODY_BYTES`) and its text, or ``None``
+        for a status in ``absent``; within the same deadline, retries and limits as every read."""
+        full = f"{path}?{urlencode(dict(query))}" if query else path
+        return self._get_json(full, MAX_BODY_BYTES, absent)
+
+    def shape_error(self, path: str, text: str, what: str = "") -> CloudError:
+        """The error for an answer of ``path`` that is not of the documented shape (``what`` says how)."""
+        if what:
+            return self._error(
+                f"GET {self._url}{path}: {what} ({excerpt(text)}); is {self.credentials.url_keys} the "
+                "API of a Pulumi Cloud?"
+            )
+        return self._unexpected(path, text)
 
     def each(self, function: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
         """``function`` over ``items``, :data:`PARALLEL_REQUESTS` at a time, in order.
