@@ -837,7 +837,7 @@ def discover_command(
             file=sys.stderr,
         )
         return EXIT_INVALID
-    text = render(proposal, "python -m oidc discover " + " ".join(argv))
+    text = render(proposal, "python -m oidc " + " ".join(argv))
     problems = _check(proposal)
     if out is None:
         print(text, end="")
