@@ -22,6 +22,7 @@ import boto3
 from tests.cloud_server import FakeCloud
 
 ORG = "acme"
+ISSUER = "https://api.pulumi.com/oidc"
 ISSUER_HOST = "api.pulumi.com/oidc"
 THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
 
@@ -171,7 +172,7 @@ def seed_cloud(
     stacks += [("apps", f"dev-{n}") for n in range(dev_stacks)]
     stacks += [("misc", f"s{n}") for n in range(other_stacks)]
     fake.stacks(ORG, stacks, page_size=page_size)
-    fake.stacks("other-org", [("infra", "prod")])
+    fake.stacks("other-org", [("infra", "prod")], page_size=page_size)
     fake.environments(
         ORG, [("aws", "dev"), ("default", "legacy"), ("aws", "prod")], page_size=2, deleted=[("aws", "old")]
     )

@@ -259,7 +259,8 @@ def fit(
     """The patterns to add so that the role's trust policy fits ``quota``, and its size then.
 
     Greedy: while the policy is too long, add the candidate that widens trust least (stacks or environments not
-    listed that it admits, entries whose operations it loosens), and of those the one that shortens it most.
+    listed that it admits, entries whose operations it loosens), of those the narrowest (the longest literal
+    prefix), and of those the one that shortens the policy most.
     """
     size = policy_size(org, issuer, provider_arn, deployments, environments)
     if size <= quota:
@@ -267,20 +268,21 @@ def fit(
     pending = _candidates(deployments, environments, list(known_stacks), list(known_environments))
     chosen: list[Pattern] = []
     while size > quota and pending:
-        best: tuple[int, int, str, Pattern, int] | None = None
+        best: tuple[int, int, int, str, Pattern] | None = None
         for candidate in pending:
             tried_d, tried_e = _with(deployments, environments, [*chosen, candidate])
             new = policy_size(org, issuer, provider_arn, tried_d, tried_e)
             if new >= size:
                 continue
-            rank = (candidate.widens, new - size, f"{candidate.project}/{candidate.name}", candidate, new)
-            if best is None or rank[:3] < best[:3]:
+            narrowness = -len(candidate.name.rstrip("*"))
+            rank = (candidate.widens, narrowness, new, f"{candidate.project}/{candidate.name}", candidate)
+            if best is None or rank[:4] < best[:4]:
                 best = rank
         if best is None:
             break
-        chosen.append(best[3])
-        pending.remove(best[3])
-        size = best[4]
+        chosen.append(best[4])
+        pending.remove(best[4])
+        size = best[2]
     return chosen, size
 
 
