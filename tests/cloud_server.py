@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 DATA = Path(__file__).resolve().parent / "data" / "cloud"
 
@@ -78,6 +78,11 @@ class FakeCloud:
     sent: dict[str, int] = field(default_factory=dict)
     """Bytes of body written by a behaviour, by path (what reached the socket before the client left)."""
     closing: threading.Event = field(default_factory=threading.Event)
+    listed_stacks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Organization -> its stack summaries, served by ``GET /api/user/stacks``."""
+    listed_environments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """``/api/esc/environments/<org>`` -> its environments."""
+    page_sizes: dict[str, int] = field(default_factory=dict)
 
     def settings(self, org: str, project: str, stack: str, body: Any, status: int = 200) -> None:
         self.routes[f"/api/stacks/{org}/{project}/{stack}/deployments/settings"] = (status, body)
@@ -118,6 +123,70 @@ class FakeCloud:
         body = {**recorded("organization_metadata"), "defaultEnvironmentPermission": default_environment_permission}
         self.routes[f"/api/orgs/{org}/metadata"] = (200, {**body, **fields})
 
+    def stacks(self, org: str, names: list[tuple[str, str]], page_size: int = 100) -> None:
+        """The organization's stacks, as ``GET /api/user/stacks?organization=<org>`` lists them (``ListUserStacks``:
+        ``AppListStacksResponse`` of ``AppStackSummary``), ``page_size`` a page, ``continuationToken`` to the next."""
+        summaries = [
+            {
+                "id": f"{org}-{project}-{stack}",
+                "orgName": org,
+                "projectName": project,
+                "stackName": stack,
+                "lastUpdate": 1764806400,
+                "resourceCount": 3,
+            }
+            for project, stack in names
+        ]
+        self.listed_stacks[org] = summaries
+        self.page_sizes["/api/user/stacks"] = page_size
+
+    def environments(
+        self, org: str, names: list[tuple[str, str]], page_size: int = 100, deleted: list[tuple[str, str]] | None = None
+    ) -> None:
+        """The organization's ESC environments, as ``GET /api/esc/environments/<org>`` lists them
+        (``ListEnvironmentsResponse`` of ``OrgEnvironment``), ``page_size`` a page, ``nextToken`` to the next page
+        (asked with ``continuationToken``); ``deleted`` ones carry ``deletedAt``."""
+        items = [
+            {
+                "id": f"env-{index}",
+                "organization": org,
+                "project": project,
+                "name": name,
+                "created": "2026-01-01T00:00:00Z",
+                "modified": "2026-01-02T00:00:00Z",
+                "ownedBy": {"name": "Ada", "githubLogin": "ada", "avatarUrl": "https://example.com/a.png"},
+                "referrerMetadata": {"environmentReferrerCount": 0, "stackReferrerCount": 0},
+                "settings": {"deletionProtected": False},
+                "tags": {},
+                **({"deletedAt": "2026-02-01T00:00:00Z"} if (project, name) in (deleted or []) else {}),
+            }
+            for index, (project, name) in enumerate([*names, *(deleted or [])])
+        ]
+        path = f"/api/esc/environments/{org}"
+        self.listed_environments[path] = items
+        self.page_sizes[path] = page_size
+
+    def _listing(self, path: str) -> Answer | None:
+        """A page of a list endpoint, or ``None`` when ``path`` is not one."""
+        parts = urlsplit(path)
+        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        start = int(query["continuationToken"].removeprefix("page-")) if "continuationToken" in query else 0
+        if parts.path == "/api/user/stacks" and self.listed_stacks:
+            org = query.get("organization")
+            items = [s for o, listed in sorted(self.listed_stacks.items()) if org in (None, o) for s in listed]
+            size = self.page_sizes[parts.path]
+            page = items[start : start + size]
+            following = {"continuationToken": f"page-{start + size}"} if start + size < len(items) else {}
+            return 200, {"stacks": page, **following}
+        if parts.path.startswith("/api/esc/environments/") and parts.path.count("/") == 4:
+            if parts.path not in self.listed_environments:
+                return 404, {"code": 404, "message": "Not Found: organization"}
+            items = self.listed_environments[parts.path]
+            size = self.page_sizes[parts.path]
+            following = {"nextToken": f"page-{start + size}"} if start + size < len(items) else {}
+            return 200, {"environments": items[start : start + size], **following}
+        return None
+
     def paths(self) -> list[str]:
         return [request.path for request in self.requests]
 
@@ -126,7 +195,10 @@ class FakeCloud:
             return self.status, {"code": self.status, "message": "recorded failure"}
         if self.queued.get(path):
             return self.queued[path].pop(0)
-        return self.routes.get(path) or self.otherwise or (404, {"code": 404, "message": "Not Found"})
+        if path in self.routes:
+            return self.routes[path]
+        listing = self._listing(path)
+        return listing or self.otherwise or (404, {"code": 404, "message": "Not Found"})
 
 
 def send(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:

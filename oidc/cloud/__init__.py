@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
@@ -475,7 +475,7 @@ class PulumiCloud:
 
     def environment_definition(self, org: str, project: str, name: str) -> str | None:
         """``GET /api/esc/environments/{org}/{project}/{name}``: the environment's YAML definition, ``None`` if none."""
-        path = f"/api/esc/environments/{_segments(org, project, name)}"
+        path = f"/api/esc/environments/{api_path(org, project, name)}"
         raw = self._get(path, MAX_SETTINGS_BYTES)
         if raw is None:
             return None
@@ -493,7 +493,7 @@ class PulumiCloud:
 
         The opened values hold credentials: no message quotes a byte of the second answer.
         """
-        base = f"/api/esc/environments/{_segments(org, project, name)}/open"
+        base = f"/api/esc/environments/{api_path(org, project, name)}/open"
         found = self._request("POST", base, MAX_SETTINGS_BYTES, absent=(), kept=(400,))
         assert found is not None  # nothing is absent
         status, raw = found
@@ -544,15 +544,27 @@ class PulumiCloud:
             item["resource"] for item in resources if isinstance(item, dict) and isinstance(item.get("resource"), dict)
         ]
 
-    def get_json(self, path: str, limit: int, *, absent: tuple[int, ...] = (404,)) -> tuple[Any, str] | None:
-        """``GET path`` (``path`` already quoted, e.g. with :func:`api_path`) read as JSON within the bounds of
-        every read (one deadline, at most ``limit`` bytes, retries, :data:`MAX_DEPTH`): the value and its text,
-        or ``None`` for a status in ``absent``. For the readers of the other modules of :mod:`oidc.cloud`."""
-        return self._get_json(path, limit, absent)
+    def get_json(
+        self,
+        path: str,
+        query: Mapping[str, str] | None = None,
+        *,
+        limit: int = MAX_BODY_BYTES,
+        absent: tuple[int, ...] = (404,),
+    ) -> tuple[Any, str] | None:
+        """``GET path?query`` (``path`` already quoted, e.g. with :func:`api_path`) read as JSON within the bounds of
+        every read (one deadline, at most ``limit`` bytes, retries, :data:`MAX_DEPTH`): the value and its text, or
+        ``None`` for a status in ``absent``. For the readers of the other modules of :mod:`oidc.cloud`."""
+        full = f"{path}?{urlencode(dict(query))}" if query else path
+        return self._get_json(full, limit, absent)
 
-    def shape_error(self, path: str, text: str) -> CloudError:
-        """The error for an answer of ``GET path`` that is not of the documented shape (quoting a bounded
-        excerpt of ``text``)."""
+    def shape_error(self, path: str, text: str, what: str = "") -> CloudError:
+        """The error for an answer of ``path`` that is not of the documented shape (``what`` says how)."""
+        if what:
+            return self._error(
+                f"GET {self._url}{path}: {what} ({excerpt(text)}); is {self.credentials.url_keys} the "
+                "API of a Pulumi Cloud?"
+            )
         return self._unexpected(path, text)
 
     def error(self, detail: str) -> CloudError:

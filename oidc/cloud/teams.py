@@ -80,7 +80,7 @@ def team_names(cloud: PulumiCloud, org: str) -> list[str]:
     that is not one), as is a list of more than :data:`MAX_TEAMS` teams.
     """
     path = f"/api/orgs/{api_path(org)}/teams"
-    found = cloud.get_json(path, MAX_TEAM_BYTES)
+    found = cloud.get_json(path, limit=MAX_TEAM_BYTES)
     if found is None:
         raise cloud.error(
             f"GET {cloud.shown_url}{path}: 404 Not Found: the organization {org} has no teams in this Pulumi Cloud "
@@ -105,7 +105,7 @@ def team_names(cloud: PulumiCloud, org: str) -> list[str]:
 def read_team(cloud: PulumiCloud, org: str, name: str) -> Team | None:
     """``GetTeam``: the team and its environment permissions; ``None`` if it does not exist (404)."""
     path = f"/api/orgs/{api_path(org, 'teams', name)}"
-    found = cloud.get_json(path, MAX_TEAM_BYTES)
+    found = cloud.get_json(path, limit=MAX_TEAM_BYTES)
     if found is None:
         return None
     body, text = found
@@ -158,7 +158,7 @@ def organization_access(cloud: PulumiCloud, org: str) -> OrganizationAccess:
     that is not one.
     """
     path = f"/api/orgs/{api_path(org)}/metadata"
-    found = cloud.get_json(path, MAX_TEAM_BYTES)
+    found = cloud.get_json(path, limit=MAX_TEAM_BYTES)
     if found is None:
         raise cloud.error(
             f"GET {cloud.shown_url}{path}: 404 Not Found: the organization {org} does not exist in this Pulumi "
