@@ -440,20 +440,39 @@ def test_an_unreachable_aws_is_one_line_and_exit_1(
 def test_a_member_account_whose_role_cannot_be_assumed_is_said_and_the_others_proposed(
     seeded: discover_seed.Seeded, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = aws_discover._read_account
+    """STS refuses the role in the dev account (moto admits every AssumeRole, so the refusal is injected where
+    botocore's Stubber injects answers: a ``before-call`` handler, with AWS's error shape)."""
+    from botocore.awsrequest import AWSResponse  # noqa: PLC0415
 
-    def refused(account: aws_discover.Account, *args: Any) -> aws_discover.Found:
-        if account.id == seeded.dev:
-            return aws_discover.Found(account, unreached="sts:AssumeRole failed (AccessDenied: not allowed)")
-        return real(account, *args)
+    real = aws_discover._client
 
-    monkeypatch.setattr(aws_discover, "_read_account", refused)
+    def refuse(params: dict[str, Any], **_: Any) -> Any:
+        if seeded.dev in str(params.get("body", "")):
+            error = {"Code": "AccessDenied", "Message": "User is not authorized to perform: sts:AssumeRole"}
+            return AWSResponse("https://sts.amazonaws.com", 403, {}, None), {
+                "Error": error,
+                "ResponseMetadata": {"HTTPStatusCode": 403},
+            }
+        return None
+
+    def client(session: Any, service: str, timeout: float) -> Any:
+        made = real(session, service, timeout)
+        if service == "sts":
+            made.meta.events.register("before-call.sts.AssumeRole", refuse)
+        return made
+
+    monkeypatch.setattr(aws_discover, "_client", client)
 
     code, stdout, _ = run(capsys, "--accounts-from-organizations")
 
     assert code == 0
-    assert f"#   account {seeded.dev} (Dev): not read: sts:AssumeRole failed (AccessDenied" in stdout
-    assert "pulumi-dev:" not in stdout
+    assert (
+        f"#   account {seeded.dev} (Dev): not read: sts:AssumeRole in account {seeded.dev} (Dev) failed (AccessDenied"
+        in stdout
+    )
+    assert "use --assume-role-name for another role" in stdout
+    assert "  pulumi-dev:" not in stdout
+    assert "  pulumi-deploy:" in stdout
 
 
 # --- pure parts ----------------------------------------------------------------------------------------------

@@ -39,8 +39,10 @@ _T = TypeVar("_T")
 class AwsError(Exception):
     """AWS could not be read; the message (``aws: ...``) says which call failed, where, and what to do."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, code: str = "") -> None:
         self.detail = detail
+        self.code = code
+        """AWS's error code (``AccessDenied``), when AWS answered with one."""
         super().__init__(f"aws: {detail}")
 
 
@@ -144,7 +146,7 @@ def _call(what: str, where: str, function: Callable[[], _T]) -> _T:
     except botocore.exceptions.ClientError as error:
         response = error.response.get("Error", {})
         code, message = response.get("Code", "?"), response.get("Message", "")
-        raise AwsError(f"{what} in {where} failed ({code}: {message})") from None
+        raise AwsError(f"{what} in {where} failed ({code}: {message})", str(code)) from None
     except botocore.exceptions.NoCredentialsError:
         raise AwsError(
             f"{what} in {where}: no AWS credentials were found; sign in (aws sso login, AWS_PROFILE, or the AWS_* "
@@ -182,7 +184,7 @@ def _organization_accounts(organizations: Any, caller: str, partition: str, assu
     try:
         listed = _all(organizations, "list_accounts", "Accounts", where)
     except AwsError as error:
-        if "AWSOrganizationsNotInUseException" in error.detail:
+        if error.code == "AWSOrganizationsNotInUseException":
             raise AwsError(
                 f"account {caller} is not in an AWS organization, so --accounts-from-organizations finds no accounts; "
                 "run without it to read this account only"
@@ -268,7 +270,7 @@ def _read_account(account: Account, issuer: str, partition: str, timeout: float,
                 lambda: sts.assume_role(RoleArn=account.assume_role_arn, RoleSessionName=SESSION_NAME)["Credentials"],
             )
         except AwsError as error:
-            if "(" in error.detail and any(code in error.detail for code in ("AccessDenied", "NoSuchEntity")):
+            if error.code in {"AccessDenied", "AccessDeniedException", "NoSuchEntity"}:
                 return Found(account, unreached=f"{error.detail}; use --assume-role-name for another role")
             raise
         session = _session(

@@ -808,6 +808,9 @@ def discover_command(
     if out is not None and not re.fullmatch(r"Pulumi\.[^/]+\.yaml", out.name):
         print(f"error: --out got {str(out)!r}; expected a stack file named Pulumi.<stack>.yaml", file=sys.stderr)
         return EXIT_USAGE
+    if out is not None and not out.parent.is_dir():
+        print(f"error: --out got {str(out)!r}, but the folder {str(out.parent)!r} does not exist", file=sys.stderr)
+        return EXIT_USAGE
     try:
         timeout = timeout or cloud.configured_timeout(os.environ)
     except cloud.CloudError as error:
@@ -844,7 +847,11 @@ def discover_command(
     if out is None:
         print(text, end="")
     else:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as error:
+            print(f"error: cannot write {out}: {error.strerror or error}", file=sys.stderr)
+            return EXIT_INVALID
         print(f"wrote {out}: {len(proposal.roles)} role(s) in {len({r.account for r in proposal.roles})} account(s)")
     for role in proposal.roles:
         print(f"  roles.{role.key}: trust policy {role.size} of {role.quota} characters", file=sys.stderr)
