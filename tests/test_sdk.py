@@ -12,7 +12,9 @@ import ast
 import inspect
 from pathlib import Path
 
+import pulumi
 import pulumi.runtime
+import pulumi_aws as aws
 import pytest
 
 from oidc import sdk
@@ -145,3 +147,20 @@ def test_the_recording_keeps_the_object_each_resource_is() -> None:
     assert isinstance(component.declared, role.OidcRole)
     assert (component.declared.role.key, component.declared.quota_key) == ("deploy", "trustPolicyMaxChars")
     assert all(isinstance(r.declared, offline.pulumi.Resource) for r in recording.resources)
+
+
+def test_a_dependency_is_recorded_through_a_nested_input_type_and_depends_on() -> None:
+    def program() -> None:
+        first = aws.iam.Role("first", assume_role_policy="{}")
+        second = aws.iam.Role("second", assume_role_policy="{}")
+        aws.iam.Role(
+            "third",
+            assume_role_policy="{}",
+            inline_policies=[aws.iam.RoleInlinePolicyArgs(name="p", policy=second.arn)],
+            opts=pulumi.ResourceOptions(depends_on=[first]),
+        )
+
+    recording = offline.run_program(program, {})
+
+    assert recording.named("third").dependencies == ("first", "second")
+    assert recording.named("second").dependencies == ()
