@@ -174,6 +174,12 @@ class EscEnvironment:
     region: str | None = None
     path: str = ""
     """The entry's key path in the config (``environments[1]``), for messages."""
+    teams: Mapping[str, TeamAccess] = field(default_factory=dict)
+    """``teams`` (merged with the role's ``environmentTeams``): each team's permission on the created environment."""
+    deletion_protected: bool = True
+    """``deletionProtected``: the created environment cannot be deleted until this is turned off."""
+    approvals: Mapping[str, ApprovalRule] = field(default_factory=dict)
+    """``approvals``: by gated action (``update``, ``open``), who must approve it."""
 
     @property
     def is_pattern(self) -> bool:
@@ -191,6 +197,43 @@ class EscEnvironment:
         matches the subject of every environment, in every project.
         """
         return self.project == claims.LEGACY_ESC_PROJECT and _only_wildcards(self.name)
+
+
+ENVIRONMENT_PERMISSIONS = ("none", "read", "open", "write", "admin")
+"""A team's permission on an ESC environment (pulumiservice ``EnvironmentPermission``): ``read`` sees the definition
+only; ``open`` also opens it, which resolves its ``fn::open::aws-login`` and so gets the role's credentials."""
+OPENING_PERMISSIONS = frozenset({"open", "write", "admin"})
+"""The permissions that open an environment."""
+GATED_ACTIONS = ("update", "open")
+"""The actions a change gate can hold on an environment (Pulumi Cloud's ``ChangeGateTargetActionType``)."""
+
+
+@dataclass(frozen=True)
+class TeamAccess:
+    """A team's permission on an ESC environment this program creates (``TeamEnvironmentPermission``)."""
+
+    permission: str
+    """One of :data:`ENVIRONMENT_PERMISSIONS`."""
+    max_open_duration: str | None = None
+    """The longest a member of the team may keep the environment open (``XhYmZs``), or the service's default."""
+
+    @property
+    def opens(self) -> bool:
+        return self.permission in OPENING_PERMISSIONS
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    """``approvals.<action>``: an ``approval_required`` change gate on one action of a created environment."""
+
+    num_approvals_required: int = 1
+    allow_self_approval: bool = False
+    require_reapproval_on_change: bool = True
+    teams: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    permissions: tuple[str, ...] = ()
+    """The eligible approvers: members of ``teams``, the ``users`` by login, and whoever holds one of ``permissions``
+    on the environment."""
 
 
 @dataclass(frozen=True)
@@ -323,3 +366,22 @@ def provider_client_ids(
     needed = {claims.deployments_audience(organization) for role in roles if role.deployments}
     needed |= {claims.esc_audience(organization, e.project) for role in roles for e in role.environments}
     return sorted(needed | set(extra))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Where the live state differs from what the config renders (``python -m oidc doctor``), and what to do.
+
+    ``kind`` names the check (``trust-policy``, ``policy-detached``, ...), ``subject`` what was checked (a role,
+    a provider, a stack, an environment), ``details`` what ``--json`` adds (the documents compared). No field
+    holds a credential.
+    """
+
+    kind: str
+    subject: str
+    message: str
+    fix: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"[{self.kind}] {self.subject}: {self.message}"

@@ -318,6 +318,47 @@ class Deployment(TypedDict):
     )
 
 
+class Approvers(TypedDict, total=False):
+    """Who may approve a gated action: any of these."""
+
+    teams: list[str]
+    """Members of these teams. Default: `[]`."""
+    users: list[str]
+    """These users, by login. Default: `[]`."""
+    permissions: list[str]
+    (
+        "Whoever holds one of these permissions on the environment (`environment:read`, `environment:open`, "
+        "`environment:write`, `environment:delete`, `environment_settings:update`, "
+        "`environment_access:update`, `environment_version:create`, `environment_tag:update`); when no "
+        "approver is given at all: `environment:write`. Default: `[]`."
+    )
+
+
+class Approval(TypedDict, total=False):
+    """An ``approval_required`` change gate: how many approvals, and from whom."""
+
+    num_approvals_required: int
+    """Approvals needed before the action proceeds. Default: `1`."""
+    eligible_approvers: Approvers
+    """Who may approve. Default: whoever holds `environment:write` on the environment."""
+    allow_self_approval: bool
+    """The author of the change may approve it (when eligible). Default: `false`."""
+    require_reapproval_on_change: bool
+    """A change to a request withdraws its approvals. Default: `true`."""
+
+
+class Approvals(TypedDict, total=False):
+    """Change gates on a created environment, one per action (Pulumi Cloud gates one action each)."""
+
+    update: Approval
+    """Changes to the environment (its definition, including this stack's own writes) need approval."""
+    open: Approval
+    (
+        "Opening the environment (and so getting the credentials) needs approval; a deployment or stack that "
+        "opens it without an approved grant fails."
+    )
+
+
 class Environment(TypedDict):
     """A Pulumi ESC environment, or a pattern of environments, that the role trusts."""
 
@@ -336,6 +377,25 @@ class Environment(TypedDict):
     """Session policies (at most 10). Default: `[]`."""
     region: NotRequired[str]
     """Adds `AWS_REGION` and `pulumiConfig: aws:region` to the environment."""
+    teams: NotRequired[dict[str, str]]
+    (
+        "Who may open the environment, and so get the role's credentials: team name (not display name) to "
+        "`none`, `read` (the definition only), `open`, `write` or `admin`, or to `{permission, "
+        "maxOpenDuration}`; one `TeamEnvironmentPermission` each. Team permissions need Pulumi Enterprise or "
+        "Business Critical ([who can get the credentials](access.md)); only for an environment this stack "
+        "creates. Default: `{}`: the organization's default environment permission decides."
+    )
+    deletion_protected: NotRequired[bool]
+    (
+        "Pulumi Cloud refuses to delete the environment until this is false (one "
+        "`api.esc.EnvironmentSettings`; set false and `pulumi up` before removing the environment); only for "
+        "an environment this stack creates. Default: `true`."
+    )
+    approvals: NotRequired[Approvals]
+    (
+        "Change gates (`api.Gate`) on the created environment: `update` and `open`, each with the keys below; "
+        "needs Pulumi Enterprise or Business Critical."
+    )
 
 
 class AssumeRole(TypedDict):
@@ -405,6 +465,11 @@ class AccountRole(TypedDict, total=False):
     """Pulumi Deployments stacks the role trusts, one item each, with the keys of `deployments[]`. Default: `[]`."""
     environments: list[Environment]
     """ESC environments the role trusts, one item each, with the keys of `environments[]`. Default: `[]`."""
+    environment_teams: dict[str, str]
+    (
+        "Team permissions for every environment the role creates, as `environments[].teams`; an environment's "
+        "own `teams` wins for a team both name. Default: `{}`."
+    )
 
 
 class PulumiCloudOidcArgs(TypedDict):

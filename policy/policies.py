@@ -10,7 +10,11 @@ They check what makes such a trust narrow and working, whoever wrote the program
 * ``pulumi-esc-aws-login``: an ESC environment that logs in to AWS with OIDC sets
   ``subjectAttributes`` and a ``duration``;
 * ``pulumi-oidc-session-duration``: every Deployments or ESC session duration that refers to a
-  role of the same stack fits the role's ``maxSessionDuration``.
+  role of the same stack fits the role's ``maxSessionDuration``;
+* ``require-environment-teams`` (off by default): an ESC environment that logs in to AWS with OIDC (a
+  credential environment) is granted to at least one team in the same stack
+  (``pulumiservice.TeamEnvironmentPermission``); otherwise the organization's default environment
+  permission (``write`` unless changed) decides who may open it and get the credentials.
 
 Enforcement levels are set per policy in the pack's config, like the keys each policy
 declares in its ``config_schema``.
@@ -40,6 +44,7 @@ ROLE = "aws:iam/role:Role"
 PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 DEPLOYMENT_SETTINGS = "pulumiservice:index:DeploymentSettings"
 ENVIRONMENT = "pulumiservice:index:Environment"
+TEAM_PERMISSION = "pulumiservice:index:TeamEnvironmentPermission"
 
 ASSUME_ACTION = "sts:AssumeRoleWithWebIdentity"
 AWS_LOGIN = "fn::open::aws-login"
@@ -328,6 +333,32 @@ def validate_session_durations(args: StackValidationArgs, report_violation: Repo
                 )
 
 
+# --- who may open a credential environment ---------------------------------------------------
+
+
+def _environment_key(props: Mapping[str, Any], name_key: str) -> tuple[Any, Any, Any]:
+    """``(organization, project, name)``; the project defaults to ``default``, as both resources default it."""
+    return props.get("organization"), props.get("project") or "default", props.get(name_key)
+
+
+def validate_environment_teams(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    granted = {_environment_key(r.props, "environment") for r in args.resources if r.resource_type == TEAM_PERMISSION}
+    for resource in args.resources:
+        if resource.resource_type != ENVIRONMENT:
+            continue
+        if not any(True for _ in aws_logins(_definition(resource.props.get("yaml")))):
+            continue
+        organization, project, name = _environment_key(resource.props, "name")
+        if (organization, project, name) not in granted:
+            report_violation(
+                f"{resource.name} ({organization}/{project}/{name}) logs in to AWS but no team is granted it in this "
+                "stack: every member with the organization's default environment permission (write unless "
+                "changed) can open it and get the credentials. Grant teams (TeamEnvironmentPermission; teams: in "
+                "pulumi-aws-oidc) and set the default environment permission to none or read",
+                resource.urn,
+            )
+
+
 POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     ResourceValidationPolicy(
         name="pulumi-oidc-role-trust",
@@ -366,5 +397,12 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         description="Deployments and ESC sessions of a role in the same stack fit its maxSessionDuration.",
         validate=validate_session_durations,
         enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="require-environment-teams",
+        description="ESC environments that log in to AWS are granted to at least one team in the same stack "
+        "(off by default: team permissions need Pulumi Enterprise or Business Critical).",
+        validate=validate_environment_teams,
+        enforcement_level=EnforcementLevel.DISABLED,
     ),
 ]

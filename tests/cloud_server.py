@@ -1,12 +1,23 @@
 """A Pulumi Cloud REST API on 127.0.0.1 for the tests: a real HTTP server answering recorded bodies.
 
 Emulated: the reads the program makes (a stack's deployment settings, the stack itself, an ESC environment,
-a stack's last resources), with their status codes (200, 404, 401, 429, 500) and bodies of the shapes of the
-service's OpenAPI (``provider/pkg/cloud/spec.json`` of pulumi/pulumi-pulumiservice); and hostile servers
+a stack's last resources, an organization's teams (``ListTeams``), each team with its environment permissions
+(``GetTeam``) and the organization's metadata (``GetOrganizationMetadata``)), with their status codes (200,
+404, 401, 429, 500) and bodies of the shapes of the service's OpenAPI (``provider/pkg/cloud/spec.json`` of
+pulumi/pulumi-pulumiservice; ``team.json`` and ``organization_metadata.json`` of ``tests/data/cloud`` are
+built from its ``Team`` and ``OrganizationMetadata`` schemas, every required field set); and hostile servers
 that trickle, hang, send huge, deeply nested or undecodable bodies, or ask to retry later (``Retry-After``).
 Untested without the service: how it redacts a secret environment variable in a GET (the bodies here use the
 ``ciphertext`` form of its ``SecretValue``), which fields it adds on its own, and its real rate limits and
-``Retry-After`` values.
+``Retry-After`` values; whether ``ListTeams`` lists a team's environments (the program reads them from
+``GetTeam`` only), what it answers for an organization without teams (an edition without them), whether a
+member who is not an admin sees every team, and whether granting a team a permission it already has on an
+environment replaces it or fails.
+Also emulated: an ESC environment's YAML definition and ESC's open endpoint (``POST .../open`` -> ``{id}`` or a
+400 with ``diagnostics``, then ``GET .../open/{id}`` -> the opened ``properties``; shapes ``OpenEnvironmentResponse``,
+``EnvironmentDiagnostic`` of the spec and pulumi/esc's ``EnvironmentErrorResponse``). The open endpoint answers
+what a test sets: it neither resolves ``fn::open::aws-login`` nor asks STS, so whether the real service's token is
+admitted by the role stays untested without the service, as does the wording of its diagnostics.
 """
 
 from __future__ import annotations
@@ -15,13 +26,13 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 DATA = Path(__file__).resolve().parent / "data" / "cloud"
 
@@ -42,6 +53,8 @@ class Request:
     accept: str | None
     at: float = 0.0
     """``time.monotonic()`` when it arrived."""
+    sent: str = ""
+    """The path as sent, before decoding (``%2F`` stays ``%2F``)."""
 
 
 Behaviour = Callable[[BaseHTTPRequestHandler, "FakeCloud"], None]
@@ -65,6 +78,11 @@ class FakeCloud:
     sent: dict[str, int] = field(default_factory=dict)
     """Bytes of body written by a behaviour, by path (what reached the socket before the client left)."""
     closing: threading.Event = field(default_factory=threading.Event)
+    listed_stacks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Organization -> its stack summaries, served by ``GET /api/user/stacks``."""
+    listed_environments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """``/api/esc/environments/<org>`` -> its environments."""
+    page_sizes: dict[str, int] = field(default_factory=dict)
 
     def settings(self, org: str, project: str, stack: str, body: Any, status: int = 200) -> None:
         self.routes[f"/api/stacks/{org}/{project}/{stack}/deployments/settings"] = (status, body)
@@ -72,12 +90,102 @@ class FakeCloud:
     def environment(self, org: str, project: str, name: str, definition: str = "values: {}\n") -> None:
         self.routes[f"/api/esc/environments/{org}/{project}/{name}"] = (200, definition)
 
+    def opens(self, org: str, project: str, name: str, properties: dict[str, Any], session: str = "s-1") -> None:
+        """``POST .../open`` answers ``{id}``, and ``GET .../open/{id}`` the opened ``properties`` (ESC values)."""
+        base = f"/api/esc/environments/{org}/{project}/{name}/open"
+        self.routes[base] = (200, {"id": session})
+        self.routes[f"{base}/{session}"] = (200, {"properties": properties})
+
+    def open_fails(self, org: str, project: str, name: str, diagnostics: list[dict[str, Any]]) -> None:
+        """``POST .../open`` answers 400 with ``diagnostics``, as ESC does when a provider of the environment fails."""
+        body = {"code": 400, "message": "failed to open environment", "diagnostics": diagnostics}
+        self.routes[f"/api/esc/environments/{org}/{project}/{name}/open"] = (400, body)
+
     def state(self, org: str, project: str, stack: str, body: Any) -> None:
         self.routes[f"/api/stacks/{org}/{project}/{stack}/resources/latest"] = (200, body)
 
     def stack(self, org: str, project: str, stack: str) -> None:
         """The stack exists (``GET /api/stacks/{org}/{project}/{stack}``), with no update yet unless ``state`` says."""
         self.routes[f"/api/stacks/{org}/{project}/{stack}"] = (200, {"orgName": org, "projectName": project})
+
+    def teams(self, org: str, teams: Mapping[str, list[dict[str, Any]]]) -> None:
+        """The organization's teams (``ListTeams``) and each team (``GetTeam``) with these environment permissions
+        (``TeamEnvironmentSettings``: ``projectName``, ``envName``, ``permission``, ``maxOpenDuration``)."""
+        listing = []
+        for name, environments in teams.items():
+            team = {**recorded("team"), "name": name, "displayName": name.title(), "environments": environments}
+            self.routes[f"/api/orgs/{org}/teams/{name}"] = (200, team)
+            listing.append({key: team[key] for key in ("kind", "name", "displayName", "description")})
+        self.routes[f"/api/orgs/{org}/teams"] = (200, {"teams": listing})
+
+    def organization(self, org: str, default_environment_permission: str = "write", **fields: Any) -> None:
+        """The organization's metadata (``GetOrganizationMetadata``), with this default environment permission."""
+        body = {**recorded("organization_metadata"), "defaultEnvironmentPermission": default_environment_permission}
+        self.routes[f"/api/orgs/{org}/metadata"] = (200, {**body, **fields})
+
+    def stacks(self, org: str, names: list[tuple[str, str]], page_size: int = 100) -> None:
+        """The organization's stacks, as ``GET /api/user/stacks?organization=<org>`` lists them (``ListUserStacks``:
+        ``AppListStacksResponse`` of ``AppStackSummary``), ``page_size`` a page, ``continuationToken`` to the next."""
+        summaries = [
+            {
+                "id": f"{org}-{project}-{stack}",
+                "orgName": org,
+                "projectName": project,
+                "stackName": stack,
+                "lastUpdate": 1764806400,
+                "resourceCount": 3,
+            }
+            for project, stack in names
+        ]
+        self.listed_stacks[org] = summaries
+        self.page_sizes["/api/user/stacks"] = page_size
+
+    def environments(
+        self, org: str, names: list[tuple[str, str]], page_size: int = 100, deleted: list[tuple[str, str]] | None = None
+    ) -> None:
+        """The organization's ESC environments, as ``GET /api/esc/environments/<org>`` lists them
+        (``ListEnvironmentsResponse`` of ``OrgEnvironment``), ``page_size`` a page, ``nextToken`` to the next page
+        (asked with ``continuationToken``); ``deleted`` ones carry ``deletedAt``."""
+        items = [
+            {
+                "id": f"env-{index}",
+                "organization": org,
+                "project": project,
+                "name": name,
+                "created": "2026-01-01T00:00:00Z",
+                "modified": "2026-01-02T00:00:00Z",
+                "ownedBy": {"name": "Ada", "githubLogin": "ada", "avatarUrl": "https://example.com/a.png"},
+                "referrerMetadata": {"environmentReferrerCount": 0, "stackReferrerCount": 0},
+                "settings": {"deletionProtected": False},
+                "tags": {},
+                **({"deletedAt": "2026-02-01T00:00:00Z"} if (project, name) in (deleted or []) else {}),
+            }
+            for index, (project, name) in enumerate([*names, *(deleted or [])])
+        ]
+        path = f"/api/esc/environments/{org}"
+        self.listed_environments[path] = items
+        self.page_sizes[path] = page_size
+
+    def _listing(self, path: str) -> Answer | None:
+        """A page of a list endpoint, or ``None`` when ``path`` is not one."""
+        parts = urlsplit(path)
+        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        start = int(query["continuationToken"].removeprefix("page-")) if "continuationToken" in query else 0
+        if parts.path == "/api/user/stacks" and self.listed_stacks:
+            org = query.get("organization")
+            items = [s for o, listed in sorted(self.listed_stacks.items()) if org in (None, o) for s in listed]
+            size = self.page_sizes[parts.path]
+            page = items[start : start + size]
+            following = {"continuationToken": f"page-{start + size}"} if start + size < len(items) else {}
+            return 200, {"stacks": page, **following}
+        if parts.path.startswith("/api/esc/environments/") and parts.path.count("/") == 4:
+            if parts.path not in self.listed_environments:
+                return 404, {"code": 404, "message": "Not Found: organization"}
+            items = self.listed_environments[parts.path]
+            size = self.page_sizes[parts.path]
+            following = {"nextToken": f"page-{start + size}"} if start + size < len(items) else {}
+            return 200, {"environments": items[start : start + size], **following}
+        return None
 
     def paths(self) -> list[str]:
         return [request.path for request in self.requests]
@@ -87,7 +195,10 @@ class FakeCloud:
             return self.status, {"code": self.status, "message": "recorded failure"}
         if self.queued.get(path):
             return self.queued[path].pop(0)
-        return self.routes.get(path) or self.otherwise or (404, {"code": 404, "message": "Not Found"})
+        if path in self.routes:
+            return self.routes[path]
+        listing = self._listing(path)
+        return listing or self.otherwise or (404, {"code": 404, "message": "Not Found"})
 
 
 def send(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
@@ -188,9 +299,23 @@ def _handler(cloud: FakeCloud) -> type[BaseHTTPRequestHandler]:
                 super().handle()
 
         def do_GET(self) -> None:
+            self._answer("GET")
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._answer("POST")
+
+        def _answer(self, method: str) -> None:
             path = unquote(self.path)
             cloud.requests.append(
-                Request("GET", path, self.headers.get("Authorization"), self.headers.get("Accept"), time.monotonic())
+                Request(
+                    method,
+                    path,
+                    self.headers.get("Authorization"),
+                    self.headers.get("Accept"),
+                    time.monotonic(),
+                    self.path,
+                )
             )
             answer = cloud.answer(path)
             if callable(answer):

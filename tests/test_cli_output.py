@@ -24,12 +24,22 @@ config:
       operations: [preview, update, refresh]
 """
 
+QUIET = """
+config:
+  pulumi-aws-oidc:organization: acme
+  pulumi-aws-oidc:deployments:
+    - {project: infra, stack: prod}
+  pulumi-aws-oidc:environments:
+    - {project: aws, name: dev, teams: {platform: open}}
+"""
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     for name in ("Pulumi.yaml", "__main__.py", "Pulumi.dev.yaml"):
         shutil.copy(PROJECT_DIR / name, tmp_path / name)
     (tmp_path / "Pulumi.warned.yaml").write_text(WARNED)
+    (tmp_path / "Pulumi.quiet.yaml").write_text(QUIET)
     (tmp_path / "Pulumi.broken.yaml").write_text(
         "config:\n  pulumi-aws-oidc:organization: acme\n  pulumi-aws-oidc:deployments:\n"
         "    - {project: infra, stack: prod, duration: 99h}\n    - {project: 'in fra', stack: prod}\n"
@@ -48,11 +58,11 @@ def test_plan_strict_fails_on_warnings_and_says_so(capsys: pytest.CaptureFixture
 
     assert code == 1
     assert "\nWarnings\n" in out
-    assert err == "--strict: 2 warnings, so exit 1\n"
+    assert err == "--strict: 3 warnings, so exit 1\n"
 
 
 def test_plan_strict_passes_when_there_are_only_notes(capsys: pytest.CaptureFixture[str], project: Path) -> None:
-    code, out, _ = run(capsys, "plan", "--stack", "dev", "--strict", "--cwd", str(project), "--json")
+    code, out, _ = run(capsys, "plan", "--stack", "quiet", "--strict", "--cwd", str(project), "--json")
 
     report = json.loads(out)
     assert code == 0
@@ -121,7 +131,7 @@ def test_explain_strict_fails_on_the_warnings_of_the_stack(capsys: pytest.Captur
 
     report = json.loads(out)
     assert report["decision"] == "ALLOW"
-    assert len(report["warnings"]) == 2
+    assert len(report["warnings"]) == 3
     assert code == 1
     assert err.startswith("--strict:")
 

@@ -302,6 +302,7 @@ def test_a_redirect_does_not_take_the_token_elsewhere(token_for: FakeCloud, caps
     assert code == 1
     assert token_for.paths() == [SETTINGS_PATH]
     assert f"answered 302 Found, a redirect to {elsewhere}/steal, which is not followed" in err
+    assert "Set PULUMI_BACKEND_URL to the API itself" in err
 
 
 # --- 4. bounded reads ------------------------------------------------------------------------------------

@@ -128,7 +128,10 @@ def test_two_roles_manages_only_infra_prod_settings_with_the_deploy_role() -> No
     assert settings.inputs["sourceContext"]["git"]["repoUrl"] == "https://github.com/acme/infra.git"
     assert roles["preview"]["arn"] == recording.named(f"{PREVIEW}-role").outputs["arn"]
     assert recording.outputs["deploymentStacks"] == {"acme/infra/prod": "deploy"}
-    assert recording.warnings == []  # under mocks the guard reads nothing, and says so in a note
+    # Under mocks the guard reads nothing, and says so in a note; the one warning is that the deploy role, with
+    # PowerUserAccess, goes to whoever may run a deployment of infra/prod.
+    [warning] = recording.warnings
+    assert warning.startswith("roles.deploy: anyone who may run a deployment of a stack it trusts (infra/prod)")
     assert [note.partition(":")[0] for note in recording.notes] == ["not guarded"]
 
 

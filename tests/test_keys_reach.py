@@ -218,3 +218,23 @@ def test_every_key_of_every_object_is_a_case_or_read_by_the_checks() -> None:
 
     assert {(key.holder, key.alias) for key in CASES} == leaves
     assert {key.path for key in docs.declared_keys()} >= READ_BY_CHECKS
+
+
+ACCESS_KEYS = {
+    "environments[].teams": models.TEAM_PERMISSION,
+    "roles.<key>.environmentTeams": models.TEAM_PERMISSION,
+    "environments[].deletionProtected": models.ENVIRONMENT_SETTINGS,
+    "environments[].approvals.update.numApprovalsRequired": models.GATE,
+    "environments[].approvals.update.eligibleApprovers.teams": models.GATE,
+    "environments[].approvals.update.eligibleApprovers.users": models.GATE,
+    "environments[].approvals.update.eligibleApprovers.permissions": models.GATE,
+    "environments[].approvals.update.allowSelfApproval": models.GATE,
+    "environments[].approvals.update.requireReapprovalOnChange": models.GATE,
+}
+"""The keys of who may open a created environment, and the resource each reaches (each a case above)."""
+
+
+def test_the_keys_of_who_may_open_an_environment_are_cases_with_their_resources() -> None:
+    by_path = {key.path: metadata(key.field).get("to") for key in CASES}
+
+    assert {path: by_path.get(path) for path in ACCESS_KEYS} == ACCESS_KEYS

@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi_policy import PolicyResource
+from pulumi_policy import EnforcementLevel, PolicyResource, StackValidationArgs
 
 from oidc import esc
 from oidc.cli import offline
@@ -304,4 +304,50 @@ def test_environment_without_duration_counts_as_two_hours() -> None:
 def test_every_policy_is_exported_with_a_unique_name() -> None:
     names = [policy.name for policy in policies.POLICIES]
 
-    assert len(names) == len(set(names)) == 4
+    assert len(names) == len(set(names)) == 5
+
+
+# --- require-environment-teams -----------------------------------------------------------------
+
+
+def teams_violations(recording: offline.Recording) -> list[str]:
+    policy = policies_by_name()["require-environment-teams"]
+    found: list[str] = []
+    policy.validate(StackValidationArgs(policy_resources(recording)), lambda message, urn: found.append(message))
+    return found
+
+
+def policies_by_name() -> dict[str, Any]:
+    return {policy.name: policy for policy in policies.POLICIES}
+
+
+def test_require_environment_teams_is_off_by_default() -> None:
+    assert policies_by_name()["require-environment-teams"].enforcement_level == EnforcementLevel.DISABLED
+
+
+def test_a_credential_environment_without_teams_is_flagged_and_one_with_a_team_passes() -> None:
+    environments = [
+        {"project": "aws", "name": "bare"},
+        {"project": "aws", "name": "granted", "teams": {"ops": "open"}},
+        {"project": "aws", "name": "team-*"},
+    ]
+    recording = run_component(settings(environments=environments))
+
+    [violation] = teams_violations(recording)
+    assert violation.startswith("pulumi-cloud-env-aws/bare (acme/aws/bare) logs in to AWS but no team is granted it")
+
+
+def test_an_environment_that_does_not_log_in_to_aws_is_not_judged() -> None:
+    recording = offline.Recording()
+    recording.resources.append(
+        offline.RecordedResource(
+            "pulumiservice:index:Environment",
+            "plain",
+            None,
+            False,
+            {"organization": "acme", "project": "app", "name": "config", "yaml": "values:\n  region: us-west-2\n"},
+            {},
+        )
+    )
+
+    assert teams_violations(recording) == []

@@ -36,6 +36,7 @@ def test_shipped_dev_stack_declares_the_whole_job() -> None:
         "pulumi-aws-oidc:index:OidcProvider",
         "pulumi-aws-oidc:index:OidcRole",
         "pulumi-aws-oidc:index:PulumiCloudOidc",
+        "pulumiservice:api/esc:EnvironmentSettings",
         "pulumiservice:index:DeploymentSettings",
         "pulumiservice:index:Environment",
     ]

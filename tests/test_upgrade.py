@@ -87,3 +87,57 @@ def test_turning_the_release_stack_into_roles_under_the_key_default_keeps_everyt
     for urn, inputs in _release_tree().items():
         if not declared[urn].type.startswith("pulumi-aws-oidc:"):
             assert offline.plain(declared[urn].inputs) == inputs, urn
+
+
+# --- who may open a created environment: new resources on the next up, nothing replaced --------------------
+
+ACCESS_TYPES = {
+    "pulumiservice:index:TeamEnvironmentPermission",
+    "pulumiservice:api/esc:EnvironmentSettings",
+    "pulumiservice:api:Gate",
+}
+
+
+def _release_environments() -> list[dict[str, Any]]:
+    values: dict[str, Any] = json.loads((DATA / "form_a_config.json").read_text(encoding="utf-8"))
+    return [e for e in values["environments"] if "*" not in e["name"] and "?" not in e["name"]]
+
+
+def test_the_release_stack_gets_the_settings_of_each_created_environment_as_new_resources() -> None:
+    recording = _run()
+    release = set(_release_tree())
+
+    # Components are no resources of a provider; of those, only the environments' settings are new.
+    added = [
+        r
+        for r in recording.resources
+        if r.urn not in release and not set(r.aliases) & release and not r.type.startswith("pulumi-aws-oidc:")
+    ]
+    assert {r.type for r in added} == {"pulumiservice:api/esc:EnvironmentSettings"}
+    assert sorted(r.urn for r in added) == sorted(
+        "pulumi-aws-oidc:index:PulumiCloudOidc$pulumi-aws-oidc:index:OidcRole$"
+        f"pulumiservice:api/esc:EnvironmentSettings::pulumi-cloud-env-settings-{e['project']}/{e['name']}"
+        for e in _release_environments()
+    )
+    assert all(r.inputs["deletionProtected"] is True for r in added)
+
+
+def test_teams_and_approvals_on_the_release_stack_add_resources_and_keep_the_release_tree() -> None:
+    values = json.loads((DATA / "form_a_config.json").read_text(encoding="utf-8"))
+    first = next(e for e in values["environments"] if "*" not in e["name"])
+    first["teams"] = {"platform": "open"}
+    first["approvals"] = {"open": {}}
+    config = offline.StackConfig("pulumi-aws-oidc", "prod", PROJECT_DIR, project_config(values), ())
+    recording = offline.run_stack(
+        config, preview=False, certificates=certs.wire_certificates(certs.chain(1).leaf_first())
+    )
+    declared = _by_old_urn(recording)
+
+    assert sorted(set(_release_tree()) - set(declared)) == []
+    for urn, inputs in _release_tree().items():
+        if not declared[urn].type.startswith("pulumi-aws-oidc:"):
+            assert offline.plain(declared[urn].inputs) == inputs, urn
+    identity = f"{first['project']}/{first['name']}"
+    names = {(r.type, r.name) for r in recording.resources if r.type in ACCESS_TYPES}
+    assert ("pulumiservice:index:TeamEnvironmentPermission", f"pulumi-cloud-env-team-{identity}/platform") in names
+    assert ("pulumiservice:api:Gate", f"pulumi-cloud-env-gate-{identity}/open") in names

@@ -1,4 +1,4 @@
-"""Command line: ``python -m oidc plan``, ``explain`` and ``settings pull``.
+"""Command line: ``python -m oidc plan``, ``explain``, ``settings pull``, ``discover`` and ``doctor``.
 
 The tools live here, apart from what a program declaring the component needs at run time.
 """
@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TextIO
 
 from oidc import cloud
+from oidc.cli.discover import discover_command
+from oidc.cli.doctor import doctor
 from oidc.cli.evaluate import EXIT_DENY, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from oidc.cli.explain import TOKEN_VARIABLE, explain_command
 from oidc.cli.plan import plan
@@ -93,6 +95,67 @@ def parser() -> argparse.ArgumentParser:
         help=f"the deadline of each request to Pulumi Cloud, retries and the whole answer included (default: "
         f"${cloud.TIMEOUT_VARIABLE}, else {cloud.DEFAULT_TIMEOUT_SECONDS:g})",
     )
+    doctor_parser = commands.add_parser(
+        "doctor",
+        help="check the live AWS and Pulumi Cloud state against the stack's config (read-only)",
+        description=(
+            "Read each account's OIDC provider and roles (boto3, with the credentials each account's AWS provider "
+            "would use), each managed stack's deployment settings and each created ESC environment (definition, "
+            "and an open through ESC's open endpoint), and say where they differ from what the config renders, "
+            "with what to do. Exit 0 every check holds, 1 findings, 2 bad usage or a config it cannot check."
+        ),
+    )
+    doctor_parser.add_argument(
+        "--stack",
+        default="dev",
+        metavar="[ORG/[PROJECT/]]NAME",
+        help="the admin stack, named as Pulumi names it; its config is Pulumi.<NAME>.yaml (default: dev)",
+    )
+    doctor_parser.add_argument("--json", action="store_true", help="print one JSON document on standard output")
+    doctor_parser.add_argument(
+        "--cwd", type=Path, default=Path.cwd(), help="project folder, or a folder below it (default: here)"
+    )
+    doctor_parser.add_argument(
+        "--timeout",
+        type=_timeout_option,
+        metavar="SECONDS",
+        help=f"the deadline of each request to AWS, Pulumi Cloud and the issuer (default: "
+        f"${cloud.TIMEOUT_VARIABLE}, else {cloud.DEFAULT_TIMEOUT_SECONDS:g})",
+    )
+    discover_parser = commands.add_parser(
+        "discover",
+        help="propose an admin stack file from the stacks, environments, accounts and roles that exist",
+        description=(
+            "Read the organization's stacks, ESC environments and deployment settings from Pulumi Cloud (the token as "
+            "settings pull finds it), and from AWS (boto3's credentials) the issuer's IAM OIDC provider and the roles "
+            "that trust it, in the credentials' account or every account of its AWS organization; print or write the "
+            "admin stack file that keeps them, with the pulumi import commands that adopt them. Writes nothing to AWS "
+            "or Pulumi Cloud. Exit 0 proposed, 1 a service failed or nothing to propose, 2 bad usage."
+        ),
+    )
+    discover_parser.add_argument("--org", required=True, help="the Pulumi organization (its lowercase login)")
+    discover_parser.add_argument(
+        "--accounts-from-organizations",
+        action="store_true",
+        help="read every active account of the credentials' AWS organization (default: the credentials' account)",
+    )
+    discover_parser.add_argument(
+        "--assume-role-name",
+        default="OrganizationAccountAccessRole",
+        metavar="NAME",
+        help="the role assumed in each member account (default: OrganizationAccountAccessRole)",
+    )
+    discover_parser.add_argument(
+        "--out", type=Path, metavar="Pulumi.<stack>.yaml", help="write the stack file here (default: print it)"
+    )
+    discover_parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    discover_parser.add_argument(
+        "--timeout",
+        type=_timeout_option,
+        metavar="SECONDS",
+        help=f"the deadline of each request (default: ${cloud.TIMEOUT_VARIABLE}, else "
+        f"{cloud.DEFAULT_TIMEOUT_SECONDS:g})",
+    )
     return root
 
 
@@ -109,6 +172,18 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     if args.command == "plan":
         return plan(args.stack, args.json, args.cwd, strict=args.strict)
+    if args.command == "doctor":
+        return doctor(args.stack, args.json, args.cwd, args.timeout)
+    if args.command == "discover":
+        return discover_command(
+            args.org,
+            from_organizations=args.accounts_from_organizations,
+            assume_role_name=args.assume_role_name,
+            out=args.out,
+            force=args.force,
+            timeout=args.timeout,
+            argv=list(argv) if argv is not None else sys.argv[1:],
+        )
     if args.command == "settings":
         return settings_pull(args.stack, args.at, args.timeout)
     return explain_command(args, stdin or sys.stdin)

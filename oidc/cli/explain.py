@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from oidc import explain
+from oidc.cli import offline
 from oidc.cli.evaluate import (
     EXIT_DENY,
     EXIT_INVALID,
@@ -105,6 +106,57 @@ def held(view: RoleView) -> tuple[frozenset[str], frozenset[str]]:
         if r.type == ENVIRONMENT
     )
     return stacks, environments
+
+
+TEAM_PERMISSION = "pulumiservice:index:TeamEnvironmentPermission"
+ENVIRONMENT_SETTINGS = "pulumiservice:api/esc:EnvironmentSettings"
+GATE = "pulumiservice:api:Gate"
+DEFAULT_PERMISSION = "the organization's default environment permission (write unless changed)"
+
+
+def environment_access(view: RoleView) -> list[dict[str, Any]]:
+    """Each environment the role creates, with who may open it as declared: teams, protection, approvals."""
+    found = []
+    for environment in sorted(
+        (r for r in view.children if r.type == "pulumiservice:index:Environment"),
+        key=lambda r: (str(r.inputs["project"]), str(r.inputs["name"])),
+    ):
+        project, name = str(environment.inputs["project"]), str(environment.inputs["name"])
+        teams = {
+            str(r.inputs["team"]): {
+                key: value
+                for key, value in (
+                    ("permission", r.inputs["permission"]),
+                    ("maxOpenDuration", r.inputs.get("maxOpenDuration")),
+                )
+                if value is not None
+            }
+            for r in sorted(view.children, key=lambda r: str(r.inputs.get("team")))
+            if r.type == TEAM_PERMISSION and (r.inputs["project"], r.inputs["environment"]) == (project, name)
+        }
+        protected = next(
+            (
+                r.inputs.get("deletionProtected")
+                for r in view.children
+                if r.type == ENVIRONMENT_SETTINGS and (r.inputs["projectName"], r.inputs["envName"]) == (project, name)
+            ),
+            None,
+        )
+        approvals = {
+            str(r.inputs["target"]["actionTypes"][0]): offline.plain(r.inputs["rule"])
+            for r in view.children
+            if r.type == GATE and r.inputs["target"].get("qualifiedName") == f"{project}/{name}"
+        }
+        found.append(
+            {
+                "environment": f"{environment.inputs['organization']}/{project}/{name}",
+                "teams": teams,
+                "otherMembers": DEFAULT_PERMISSION,
+                "deletionProtected": protected,
+                "approvals": dict(sorted(approvals.items())),
+            }
+        )
+    return found
 
 
 def deployment_entries(evaluated: Evaluated) -> dict[tuple[str, str], tuple[explain.Entry, ...]]:
@@ -210,6 +262,12 @@ def explain_report(
     choice = result.choice
     deciding = result.deciding
     exp = token_claims.get("exp")
+    opened_by = None
+    if choice.why == explain.CREATED_BY and choice.role is not None and choice.target is not None:
+        opened_by = next(
+            (item for item in environment_access(views[choice.role]) if item["environment"] == choice.target.identity),
+            None,
+        )
     return {
         "stack": stack,
         "token": {
@@ -231,6 +289,7 @@ def explain_report(
         "cause": result.cause,
         "hints": list(result.hints),
         "roles": answers,
+        "whoMayOpen": opened_by,
     }
 
 
@@ -356,6 +415,44 @@ def _held_note(report: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def approval_text(rule: Mapping[str, Any]) -> str:
+    """``1 of: team platform, holders of environment:write``: a gate's rule as ``plan`` and ``explain`` say it."""
+    approvers = []
+    for approver in rule.get("eligibleApprovers", []):
+        kind = approver.get("eligibilityType")
+        if kind == "team_member":
+            approvers.append(f"team {approver.get('teamName')}")
+        elif kind == "specific_user":
+            approvers.append(f"user {approver.get('userLogin')}")
+        else:
+            approvers.append(f"holders of {approver.get('permission')}")
+    flags = ["self-approval allowed"] if rule.get("allowSelfApproval") else []
+    flags += [] if rule.get("requireReapprovalOnChange") else ["approvals kept on change"]
+    count = int(rule.get("numApprovalsRequired", 1))
+    return f"{count} of: {', '.join(approvers)}" + (f" ({', '.join(flags)})" if flags else "")
+
+
+def _who_may_open_lines(report: Mapping[str, Any]) -> list[str]:
+    """Who may open the token's environment, as the config declares it (only for an environment it creates)."""
+    access = report.get("whoMayOpen")
+    if access is None:
+        return []
+    teams = ", ".join(
+        f"team {team} ({grant['permission']}"
+        + (f", at most {grant['maxOpenDuration']} open" if "maxOpenDuration" in grant else "")
+        + ")"
+        for team, grant in access["teams"].items()
+    )
+    lines = [f"Who may open {access['environment']}, as declared (and so get these credentials):"]
+    if teams:
+        lines.append(f"  {teams}; every other member: {access['otherMembers']}.")
+    else:
+        lines.append(f"  no teams are declared: every member with {access['otherMembers']} can open it.")
+    for action, rule in access["approvals"].items():
+        lines.append(f"  {action} needs approval, {approval_text(rule)}.")
+    return lines
+
+
 def render_explanation(report: dict[str, Any], verbose: bool = False) -> str:
     """The ``explain`` report as text: in short for several roles (every role in full with ``verbose``)."""
     token = report["token"]
@@ -378,6 +475,10 @@ def render_explanation(report: dict[str, Any], verbose: bool = False) -> str:
                 lines += ["", *_role_lines(report, answer)]
         elif report["decision"] == "DENY":
             lines.append("(--verbose: every role's statements and hints; --json: everything)")
+    # Said when the token is admitted: who else may then get the same credentials (--json carries it always).
+    opened = _who_may_open_lines(report) if report["decision"] == "ALLOW" else []
+    if opened:
+        lines += ["", *opened]
     return "\n".join(line.rstrip() for line in lines).rstrip("\n") + "\n"
 
 

@@ -13,8 +13,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from oidc import testing
+from oidc import claims, testing, trust
+from oidc import explain as explain_pure
 from oidc.aws import client_ids
+from oidc.cli import explain as explain_cli
 from oidc.cli import offline
 from oidc.cli.evaluate import (
     EXIT_INVALID,
@@ -131,6 +133,54 @@ def _provider_report(provider_component: offline.RecordedResource, recording: of
     }
 
 
+RUNNERS_NOTE = (
+    "whoever may start a deployment of one of these stacks gets this role (from the console or the REST API with "
+    "their own permissions, by a git push with the stack's)"
+)
+
+
+def access_report(view: RoleView) -> dict[str, Any]:
+    """Who can get the role's credentials, as declared: the stacks whose deployments run with it (its trust policy's
+    subjects, and the stacks whose settings it manages), the environments that open it, and each created
+    environment's teams, deletion protection and approvals."""
+    held_stacks, held_environments = explain_cli.held(view)
+    operations: dict[str, set[str]] = {stack: set() for stack in held_stacks}
+    environments: set[str] = set(held_environments)
+    for subject in explain_pure.trusted_subjects(json.loads(view.trust_policy)):
+        if subject.project is None or subject.name is None:
+            continue
+        identity = f"{subject.org}/{subject.project}/{subject.name}"
+        if subject.kind == "deployments":
+            operations.setdefault(identity, set()).add(subject.operation or "*")
+        else:
+            environments.add(identity)
+    for stack, ops in operations.items():
+        if not ops:  # a managed stack whose subjects a pattern of the role admits: the pattern's operations
+            ops.update(
+                op
+                for pattern, pattern_ops in operations.items()
+                if pattern != stack and trust.string_like(pattern, stack)
+                for op in pattern_ops
+            )
+    stacks = [
+        {
+            "stack": stack,
+            "operations": "all" if not ops or "*" in ops else sorted(ops, key=claims.OPERATIONS.index),
+            "settingsManagedHere": stack in held_stacks,
+        }
+        for stack, ops in sorted(operations.items())
+    ]
+    return {
+        "deploymentStacks": stacks,
+        "deploymentsNote": RUNNERS_NOTE if stacks else None,
+        "environments": [
+            {"environment": environment, "createdHere": environment in held_environments}
+            for environment in sorted(environments)
+        ],
+        "createdEnvironments": explain_cli.environment_access(view),
+    }
+
+
 def _role_report(view: RoleView) -> dict[str, Any]:
     policy_json = view.trust_policy
     deployment_settings = sorted(
@@ -176,6 +226,7 @@ def _role_report(view: RoleView) -> dict[str, Any]:
         },
         "deploymentSettings": deployment_settings,
         "environments": environments,
+        "access": access_report(view),
     }
 
 
@@ -335,7 +386,46 @@ def _role_text(role: dict[str, Any]) -> list[str]:
     lines.append("    ESC environments")
     for environment in role["environments"] or [{"environment": "(none)", "yaml": ""}]:
         lines += [f"      {environment['environment']}", _indent(environment["yaml"].rstrip(), "        ")]
+    lines += _access_text(role["access"])
     lines.append("")
+    return lines
+
+
+def _access_text(access: dict[str, Any]) -> list[str]:
+    lines = ["    Access (who can get this role's credentials, as declared)"]
+    lines.append("      Deployments that run with it")
+    for item in access["deploymentStacks"] or [{"stack": "(none)"}]:
+        if "operations" not in item:
+            lines.append(f"        {item['stack']}")
+            continue
+        ops = item["operations"]
+        managed = "settings managed here" if item["settingsManagedHere"] else "settings not managed here"
+        lines.append(f"        {item['stack']}  ({'all operations' if ops == 'all' else ', '.join(ops)}; {managed})")
+    if access["deploymentsNote"]:
+        lines.append(f"        {access['deploymentsNote']}")
+    lines.append("      Environments that open it")
+    for item in access["environments"] or [{"environment": "(none)"}]:
+        how = ""
+        if "createdHere" in item:
+            how = "  (created here)" if item["createdHere"] else "  (defined elsewhere)"
+        lines.append(f"        {item['environment']}{how}")
+    if access["createdEnvironments"]:
+        lines.append("      Who may open the environments it creates")
+    for item in access["createdEnvironments"]:
+        teams = ", ".join(
+            f"{team} {grant['permission']}"
+            + (f" (opens for at most {grant['maxOpenDuration']})" if "maxOpenDuration" in grant else "")
+            for team, grant in item["teams"].items()
+        )
+        protected = {True: "yes", False: "no", None: "(not declared)"}[item["deletionProtected"]]
+        rows = [
+            ("teams", teams or "(none)"),
+            ("every other member", item["otherMembers"]),
+            ("deletion protected", protected),
+        ]
+        rows += [(f"{action} approval", explain_cli.approval_text(rule)) for action, rule in item["approvals"].items()]
+        lines.append(f"        {item['environment']}")
+        lines += pairs(rows, "          ")
     return lines
 
 

@@ -405,6 +405,14 @@ def _resolved(text: str, line: int) -> Any:
     return text
 
 
+def plain_is_text(text: str) -> bool:
+    """Whether ``text``, written as a plain (unquoted) scalar, reads back as this text by YAML 1.2's core schema."""
+    try:
+        return _resolved(text, 0) == text and isinstance(_resolved(text, 0), str)
+    except _Refused:
+        return False
+
+
 def _is_merge_key(event: yaml.ScalarEvent) -> bool:
     """go-yaml's merge key: a plain ``<<`` (or one tagged ``!!merge``)."""
     return event.value == "<<" and ((event.tag is None and event.implicit[0]) or event.tag in {"!", _CORE + "merge"})

@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
@@ -373,7 +373,8 @@ def deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def _segments(*names: str) -> str:
+def api_path(*names: str) -> str:
+    """``names`` as segments of a path of the API, each quoted whole (a ``/`` in a name stays in its segment)."""
     return "/".join(quote(name, safe="") for name in names)
 
 
@@ -391,6 +392,16 @@ class _Failure:
     what: str
     advice: str
     retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An environment opened through ESC's open endpoint: its ``properties`` (ESC values, credentials among them),
+    or, not ``opened``, the ``diagnostics`` that say why not (an opened one may have warnings there)."""
+
+    opened: bool = True
+    properties: dict[str, Any] = field(default_factory=dict, repr=False)
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
 
 
 class PulumiCloud:
@@ -440,10 +451,10 @@ class PulumiCloud:
         A 404 is "no settings" only for a stack this Pulumi Cloud holds (``GET /api/stacks/{org}/{project}/
         {stack}``): a stack it does not know is a :class:`CloudError`, since a wrong API URL answers 404 to all.
         """
-        path = f"/api/stacks/{_segments(org, project, stack)}/deployments/settings"
+        path = f"/api/stacks/{api_path(org, project, stack)}/deployments/settings"
         found = self._get_json(path, MAX_SETTINGS_BYTES)
         if found is None:
-            stack_path = f"/api/stacks/{_segments(org, project, stack)}"
+            stack_path = f"/api/stacks/{api_path(org, project, stack)}"
             if self._get(stack_path, None) is None:
                 raise self._error(
                     f"GET {self._url}{stack_path}: 404 Not Found: the stack {org}/{project}/{stack} does not exist "
@@ -460,16 +471,67 @@ class PulumiCloud:
 
     def environment_exists(self, org: str, project: str, name: str) -> bool:
         """``GET /api/esc/environments/{org}/{project}/{name}``: 200 when it exists, 404 when not."""
-        return self._get(f"/api/esc/environments/{_segments(org, project, name)}", None) is not None
+        return self._get(f"/api/esc/environments/{api_path(org, project, name)}", None) is not None
+
+    def environment_definition(self, org: str, project: str, name: str) -> str | None:
+        """``GET /api/esc/environments/{org}/{project}/{name}``: the environment's YAML definition, ``None`` if none."""
+        path = f"/api/esc/environments/{api_path(org, project, name)}"
+        raw = self._get(path, MAX_SETTINGS_BYTES)
+        if raw is None:
+            return None
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise self._error(
+                f"GET {self._url}{path}: the definition is not UTF-8 text (byte {raw[error.start]:#04x} at offset "
+                f"{error.start}); is {self.credentials.url_keys} the API of your Pulumi Cloud?"
+            ) from None
+
+    def open_environment(self, org: str, project: str, name: str) -> Opened:
+        """Open the environment as ``esc env open`` does: ``POST .../open`` (``{id}``, or 400 with ``diagnostics``),
+        then ``GET .../open/{id}`` (its ``properties``).
+
+        The opened values hold credentials: no message quotes a byte of the second answer.
+        """
+        base = f"/api/esc/environments/{api_path(org, project, name)}/open"
+        found = self._request("POST", base, MAX_SETTINGS_BYTES, absent=(), kept=(400,))
+        assert found is not None  # nothing is absent
+        status, raw = found
+        value, text = self._json(f"POST {self._url}{base}", raw)
+        diagnostics = value.get("diagnostics") if isinstance(value, dict) else None
+        if status == 400:
+            if not isinstance(diagnostics, list) or not diagnostics:
+                raise self._error(f"POST {self._url}{base}: 400 Bad Request: {excerpt(text)}")
+            return Opened(opened=False, diagnostics=[d for d in diagnostics if isinstance(d, dict)])
+        session = value.get("id") if isinstance(value, dict) else None
+        if not isinstance(session, str) or not session:
+            raise self._unexpected(base, text)
+        path = f"{base}/{quote(session, safe='')}"
+        where = f"GET {self._url}{path}"
+        body = self._get(path, MAX_SETTINGS_BYTES)
+        if body is None:
+            raise self._error(f"{where}: 404 Not Found: the session just opened is gone; try again")
+        try:
+            opened = json.loads(body.decode("utf-8"))
+        except (ValueError, RecursionError):
+            opened = None
+        if not isinstance(opened, dict) or deeper_than(opened, MAX_DEPTH):
+            raise self._error(
+                f"{where}: the answer ({len(body)} bytes, not shown: it may hold credentials) is not the documented "
+                "JSON object of an opened environment"
+            )
+        properties = opened.get("properties")
+        warnings = [d for d in diagnostics or [] if isinstance(d, dict)]
+        return Opened(properties=properties if isinstance(properties, dict) else {}, diagnostics=warnings)
 
     def stack_exists(self, org: str, project: str, stack: str) -> bool:
         """``GET /api/stacks/{org}/{project}/{stack}``: whether this Pulumi Cloud holds the stack, for this token."""
-        return self._get(f"/api/stacks/{_segments(org, project, stack)}", None, absent=(403, 404)) is not None
+        return self._get(f"/api/stacks/{api_path(org, project, stack)}", None, absent=(403, 404)) is not None
 
     def stack_resources(self, org: str, project: str, stack: str) -> list[dict[str, Any]] | None:
         """The resources of a stack's last update (``GET .../resources/latest``); ``None`` if none can be read
         (no update yet, or a stack this token does not see here)."""
-        path = f"/api/stacks/{_segments(org, project, stack)}/resources/latest"
+        path = f"/api/stacks/{api_path(org, project, stack)}/resources/latest"
         # 403 too: an admin stack of another backend is looked up in an organization the token may not see.
         found = self._get_json(path, MAX_BODY_BYTES, absent=(403, 404))
         if found is None:
@@ -481,6 +543,38 @@ class PulumiCloud:
         return [
             item["resource"] for item in resources if isinstance(item, dict) and isinstance(item.get("resource"), dict)
         ]
+
+    def get_json(
+        self,
+        path: str,
+        query: Mapping[str, str] | None = None,
+        *,
+        limit: int = MAX_BODY_BYTES,
+        absent: tuple[int, ...] = (404,),
+    ) -> tuple[Any, str] | None:
+        """``GET path?query`` (``path`` already quoted, e.g. with :func:`api_path`) read as JSON within the bounds of
+        every read (one deadline, at most ``limit`` bytes, retries, :data:`MAX_DEPTH`): the value and its text, or
+        ``None`` for a status in ``absent``. For the readers of the other modules of :mod:`oidc.cloud`."""
+        full = f"{path}?{urlencode(dict(query))}" if query else path
+        return self._get_json(full, limit, absent)
+
+    def shape_error(self, path: str, text: str, what: str = "") -> CloudError:
+        """The error for an answer of ``path`` that is not of the documented shape (``what`` says how)."""
+        if what:
+            return self._error(
+                f"GET {self._url}{path}: {what} ({excerpt(text)}); is {self.credentials.url_keys} the "
+                "API of a Pulumi Cloud?"
+            )
+        return self._unexpected(path, text)
+
+    def error(self, detail: str) -> CloudError:
+        """A :class:`CloudError` of ``detail``, without the token whatever ``detail`` quotes."""
+        return self._error(detail)
+
+    @property
+    def shown_url(self) -> str:
+        """The API URL as messages show it (credentials, if any, redacted)."""
+        return self._url
 
     def each(self, function: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
         """``function`` over ``items``, :data:`PARALLEL_REQUESTS` at a time, in order.
@@ -511,9 +605,10 @@ class PulumiCloud:
     def _get_json(self, path: str, limit: int, absent: tuple[int, ...] = (404,)) -> tuple[Any, str] | None:
         """The JSON value of the body (at most ``limit`` bytes) and its text, or ``None`` for a status in ``absent``."""
         raw = self._get(path, limit, absent)
-        if raw is None:
-            return None
-        where = f"GET {self._url}{path}"
+        return None if raw is None else self._json(f"GET {self._url}{path}", raw)
+
+    def _json(self, where: str, raw: bytes) -> tuple[Any, str]:
+        """The JSON value of the body ``raw`` of the request ``where``, and its text."""
         api = f"is {self.credentials.url_keys} the API of your Pulumi Cloud?"
         try:
             text = raw.decode("utf-8")
@@ -542,7 +637,16 @@ class PulumiCloud:
     def _get(self, path: str, limit: int | None, absent: tuple[int, ...] = (404,)) -> bytes | None:
         """The body of ``GET path`` (at most ``limit`` bytes; unread, ``b""``, for ``None``), or ``None`` for a
         status in ``absent``, within one deadline."""
-        request = _Request(f"GET {self._url}{path}")
+        found = self._request("GET", path, limit, absent)
+        return None if found is None else found[1]
+
+    def _request(
+        self, method: str, path: str, limit: int | None, absent: tuple[int, ...] = (404,), kept: tuple[int, ...] = ()
+    ) -> tuple[int, bytes] | None:
+        """The status and body of ``method path`` (at most ``limit`` bytes; unread, ``b""``, for ``None``), or
+        ``None`` for a status in ``absent``, within one deadline. A status in ``kept`` (an error whose body the
+        caller reads, as ESC's 400 with diagnostics) is returned with its body instead of raised."""
+        request = _Request(f"{method} {self._url}{path}")
         deadline = time.monotonic() + self.timeout.seconds
         # The deadline bounds wall time: httpx's timeouts apply to each read, so a server sending a byte
         # now and then would hold a request for ever; at the deadline the watchdog shuts the sockets down.
@@ -550,15 +654,22 @@ class PulumiCloud:
         watchdog.daemon = True
         watchdog.start()
         try:
-            return self._attempts(request, path, limit, absent, deadline)
+            return self._attempts(request, method, path, limit, absent, kept, deadline)
         finally:
             with self._lock:
                 request.finished = True
             watchdog.cancel()
 
-    def _attempts(
-        self, request: _Request, path: str, limit: int | None, absent: tuple[int, ...], deadline: float
-    ) -> bytes | None:
+    def _attempts(  # noqa: PLR0917
+        self,
+        request: _Request,
+        method: str,
+        path: str,
+        limit: int | None,
+        absent: tuple[int, ...],
+        kept: tuple[int, ...],
+        deadline: float,
+    ) -> tuple[int, bytes] | None:
         where = request.where
         for attempt in range(1, ATTEMPTS + 1):
             self._raise_if_stopped()
@@ -566,13 +677,14 @@ class PulumiCloud:
             if remaining <= 0:
                 raise self._late(where)
             try:
-                with self._client.stream("GET", path, timeout=remaining, extensions={"trace": self._trace}) as answer:
+                with self._client.stream(method, path, timeout=remaining, extensions={"trace": self._trace}) as answer:
                     status, reason = answer.status_code, excerpt(answer.reason_phrase, 60)
                     if status in absent:
                         return None
                     if status != 429 and not answer.is_server_error:
-                        self._judge(where, answer)
-                        return self._body(where, answer, limit, deadline) if limit is not None else b""
+                        if status not in kept:
+                            self._judge(where, answer)
+                        return status, self._body(where, answer, limit, deadline) if limit is not None else b""
                     failed = _Failure(
                         f"{where}: Pulumi Cloud answered {status} {reason}"
                         if status == 429
@@ -620,7 +732,7 @@ class PulumiCloud:
             location = excerpt(redact_url(answer.headers.get("Location", "")), 120)
             raise self._error(
                 f"{where}: answered {status} {reason}, a redirect to {location}, which is not followed: the token "
-                "goes only to the API URL configured. Set {self.credentials.url_keys} to the API itself"
+                f"goes only to the API URL configured. Set {self.credentials.url_keys} to the API itself"
             )
         if not answer.is_success:
             raise self._error(f"{where}: unexpected answer {status} {reason}")

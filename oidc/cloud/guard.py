@@ -26,12 +26,14 @@ from typing import Any
 import yaml
 
 from oidc.aws import client_ids
-from oidc.cloud import OFFLINE, UNDER_MOCKS, NoToken, PulumiCloud
+from oidc.cloud import OFFLINE, UNDER_MOCKS, NoToken, PulumiCloud, excerpt
+from oidc.cloud import teams as cloud_teams
 from oidc.durations import format_duration, parse_duration
 from oidc.model import ConfigIssue, DeploymentStack, EscEnvironment, RoleSettings, Secret, Settings
 
 SETTINGS_TYPE = "pulumiservice:index:DeploymentSettings"
 ENVIRONMENT_TYPE = "pulumiservice:index:Environment"
+TEAM_PERMISSION_TYPE = "pulumiservice:index:TeamEnvironmentPermission"
 
 KEPT: Mapping[str, str] = {
     "agentPoolID": "agentPoolId",
@@ -428,10 +430,13 @@ class State:
     """(provider ARN, client ID) -> URN of each client-ID resource of this stack (``addAudiences``): whether it
     added its client ID or found it, its delete removes the client ID when this stack is its last claimant
     and this program added it."""
+    team_permissions: dict[str, dict[str, str]] = field(default_factory=dict)
+    """``org/project/name`` of an environment -> team -> the permission this stack's
+    ``TeamEnvironmentPermission`` wrote (its inputs)."""
 
 
-def _state(cloud: PulumiCloud, admin: AdminStack) -> State:
-    """Read this admin stack's last update."""
+def read_state(cloud: PulumiCloud, admin: AdminStack) -> State:
+    """Read this admin stack's last update (``GET .../resources/latest``)."""
     found = cloud.stack_resources(admin.organization, admin.project, admin.stack)
     # No update to read: a new stack holds nothing yet, but a stack kept elsewhere cannot say what it holds.
     known = found is not None or cloud.stack_exists(admin.organization, admin.project, admin.stack)
@@ -439,6 +444,7 @@ def _state(cloud: PulumiCloud, admin: AdminStack) -> State:
     written: dict[str, Mapping[str, Any]] = {}
     environments: set[str] = set()
     held: dict[tuple[str, str], str] = {}
+    teams: dict[str, dict[str, str]] = {}
     for resource in resources:
         outputs = resource.get("outputs") or {}
         if resource.get("type") == client_ids.TYPE and isinstance(outputs, dict) and not resource.get("delete"):
@@ -451,7 +457,10 @@ def _state(cloud: PulumiCloud, admin: AdminStack) -> State:
             written[key] = {k: v for k, v in inputs.items() if k not in {"organization", "project", "stack"}}
         elif resource.get("type") == ENVIRONMENT_TYPE:
             environments.add(f"{inputs.get('organization')}/{inputs.get('project') or 'default'}/{inputs.get('name')}")
-    return State(written, environments if known else None, held)
+        elif resource.get("type") == TEAM_PERMISSION_TYPE and isinstance(inputs.get("permission"), str):
+            key = f"{inputs.get('organization')}/{inputs.get('project') or 'default'}/{inputs.get('environment')}"
+            teams.setdefault(key, {})[str(inputs.get("team"))] = inputs["permission"]
+    return State(written, environments if known else None, held, teams)
 
 
 @dataclass(frozen=True)
@@ -469,17 +478,18 @@ def guard(
     cloud: PulumiCloud,
     admin: AdminStack,
     adopt: Callable[[RoleSettings, EscEnvironment], str],
+    teams: Sequence[DeclaredTeams] = (),
 ) -> Findings:
     """Every loss the program's writes would cause, and every environment it would create that exists.
 
     ``adopt`` gives the command that brings an existing environment into this stack for the role's entry.
+    ``teams``: the team permissions declared for each environment this stack creates (:func:`guard_teams`).
     Raises :class:`oidc.cloud.CloudError` when Pulumi Cloud cannot be read, or does not hold a managed stack.
     """
     org = settings.organization
     managed = [d for role in settings.roles for d in role.managed_stacks]
-    stacks = [d for d in managed if not d.replace_settings]
     environments = [(role, e) for role in settings.roles for e in role.defined_environments]
-    state = _state(cloud, admin)
+    state = read_state(cloud, admin)
     written, held = state.written, state.environments
     warnings = [
         f"{stack}: this stack no longer declares the stack's deployment settings, so pulumi up deletes them, and "
@@ -495,10 +505,16 @@ def guard(
             "to create were not checked for ones that exist already; one that does stops pulumi up with a conflict"
         )
         environments = []
-    bodies = cloud.each(lambda d: cloud.deployment_settings(org, d.project, d.stack), stacks)
+    # Stacks whose loss replaceSettings accepts are read too: a deployment role is lost again on every write.
+    bodies = cloud.each(lambda d: cloud.deployment_settings(org, d.project, d.stack), managed)
+    warnings += [
+        warning
+        for d, body in zip(managed, bodies, strict=True)
+        if body and (warning := deployment_role_warning(f"{org}/{d.identity}", d.path, body)) is not None
+    ]
     issues: list[ConfigIssue] = []
-    for deployment, body in zip(stacks, bodies, strict=True):
-        if body is None:
+    for deployment, body in zip(managed, bodies, strict=True):
+        if body is None or deployment.replace_settings:
             continue
         issue = settings_issue(
             deployment,
@@ -523,7 +539,8 @@ def guard(
                     "    or give this entry the name of an environment that does not exist yet",
                 )
             )
-    return Findings(issues, warnings, state.client_id_resources)
+    access = guard_teams(cloud, org, teams, state)
+    return Findings(issues + access.issues, warnings + access.warnings, state.client_id_resources)
 
 
 def environment_import(
@@ -555,4 +572,213 @@ def unguarded_warning(stacks: Sequence[str], environments: Sequence[str], missin
     return (
         f"not guarded: {missing.reason}, so nothing checked that writing {what} erases nothing "
         f"(pulumiservice.DeploymentSettings replaces a stack's settings whole); {fix}"
+    )
+
+
+# --- who may open a created environment: team permissions ---------------------------------------
+
+
+@dataclass(frozen=True)
+class DeclaredTeams:
+    """An environment this stack creates, and the permission its entry declares for each team (none: ``{}``)."""
+
+    project: str
+    name: str
+    teams: Mapping[str, str]
+    """Team name -> ``none``, ``read``, ``open``, ``write`` or ``admin``."""
+    path: str = ""
+    """The entry's key path (``environments[0]``), for messages."""
+
+    @property
+    def identity(self) -> str:
+        return f"{self.project}/{self.name}"
+
+
+def _shown(permission: str | None) -> str:
+    return f"`{permission}`" if permission is not None else "no permission of its own"
+
+
+def _change(before: str | None, after: str | None, default: str | None) -> str:
+    """What a write does to a team's permission: raise, lower, remove or grant it."""
+    if after is None:
+        fallback = f" (its members then get the organization's default, `{default}`)" if default else ""
+        return f"remove it{fallback}"
+    if before is None:
+        return f"grant it `{after}`"
+    low, high = cloud_teams.rank(before), cloud_teams.rank(after)
+    if low is None or high is None:
+        return f"change it to `{after}`"
+    return f"{'raise' if high > low else 'lower'} it to `{after}`"
+
+
+def team_permission_issues(
+    org: str,
+    project: str,
+    name: str,
+    declared: Mapping[str, str],
+    *,
+    live: Mapping[str, str],
+    written: Mapping[str, str],
+    default: str | None = None,
+    path: str = "",
+) -> list[ConfigIssue]:
+    """The team permissions on ``org/project/name`` that pulumi up would change though Pulumi Cloud set them.
+
+    ``declared``: team -> permission of the entry at ``path``; ``live``: team -> permission Pulumi Cloud holds
+    now (:func:`oidc.cloud.teams.environment_permissions`); ``written``: team -> permission this stack's
+    ``TeamEnvironmentPermission`` last wrote (:attr:`State.team_permissions`); ``default``: the organization's
+    default environment permission, named in messages.
+
+    After the write a declared team holds its declared permission, a team written before and no longer
+    declared holds none (the resource's delete removes it), any other team keeps what it has. A change is the
+    config's when the live permission is the one this stack wrote; a live permission this stack did not write
+    (set, changed or removed in Pulumi Cloud) is changed only when the config declares exactly it. Otherwise the
+    issue names the team, the environment, the live, written and declared values, and the two ways on: declare
+    the live value, or make Pulumi Cloud hold the declared one.
+    """
+    environment = f"{org}/{project}/{name}"
+    issues: list[ConfigIssue] = []
+    for team in sorted({*declared, *written, *live}):
+        now, before = live.get(team), written.get(team)
+        after = declared.get(team, None if team in written else now)
+        if now in (after, before):
+            continue  # nothing changes, or the change is to what this stack wrote itself
+        key = f"{path}.teams.{team}" if path else f"teams.{team}"
+        wrote = f"`{before}`" if before is not None else "nothing for this team"
+        asks = f"declares `{after}`" if team in declared else "no longer names the team"
+        keep = f"declare {key}: {now}" if now is not None else f"remove {key}"
+        apply = (
+            f"set the team's permission on {environment} to {after}"
+            if after is not None
+            else f"remove the team's permission on {environment}"
+        )
+        issues.append(
+            ConfigIssue(
+                key,
+                f"the team {team} has {_shown(now)} on the ESC environment {environment} in Pulumi Cloud, which "
+                f"this stack did not set (it last wrote {wrote}), and this entry {asks}: pulumi up would "
+                f"{_change(now, after, default)} without a word. To keep what Pulumi Cloud holds, {keep}; to "
+                f"apply the config, first {apply} in Pulumi Cloud (Settings > Access management > Teams > "
+                f"{team}), then preview again",
+            )
+        )
+    return issues
+
+
+def team_permission_warnings(
+    org: str,
+    project: str,
+    name: str,
+    declared: Mapping[str, str],
+    *,
+    live: Mapping[str, str],
+    written: Mapping[str, str],
+    path: str = "",
+) -> list[str]:
+    """Teams that can open ``org/project/name`` (``open``, ``write`` or ``admin``) by a permission set in Pulumi
+    Cloud that the entry does not declare and this stack never wrote: pulumi up leaves it, and says so."""
+    key = f"{path}.teams" if path else "teams"
+    return [
+        f"{org}/{project}/{name}: the team {team} can open it, and get the credentials it resolves, by `{live[team]}` "
+        f"set in Pulumi Cloud; {key} does not name the team, so pulumi up leaves it. Declare {key}.{team}: "
+        f"{live[team]} to manage it here, or remove it in Pulumi Cloud"
+        for team in sorted(live)
+        if team not in declared and team not in written and live[team] in cloud_teams.OPENS
+    ]
+
+
+def guard_teams(cloud: PulumiCloud, org: str, environments: Sequence[DeclaredTeams], state: State) -> Findings:
+    """The team permissions pulumi up would change without a word, for the environments this stack creates.
+
+    Reads nothing when no environment declares teams and this stack wrote none. Otherwise reads the
+    organization's teams with their environment permissions and its default environment permission
+    (:mod:`oidc.cloud.teams`), and reports: a declared team the organization does not have (the grant would
+    stop pulumi up half-way); each permission :func:`team_permission_issues` finds; each team that can open an
+    environment undeclared (:func:`team_permission_warnings`); and, once, the environments every member can open
+    because the organization's default environment permission opens them. Without this stack's last update
+    (``state.environments`` is ``None``) the live permissions cannot be told from the ones it wrote: a warning
+    says they were not compared.
+    """
+    checked = [
+        e for e in environments if e.teams or state.team_permissions.get(f"{org}/{e.project or 'default'}/{e.name}")
+    ]
+    if not checked:
+        return Findings([], [])
+    access = cloud_teams.organization_access(cloud, org)
+    teams = cloud_teams.read_teams(cloud, org)
+    names = {team.name for team in teams}
+    issues: list[ConfigIssue] = []
+    warnings: list[str] = []
+    unknown = state.environments is None
+    for environment in checked:
+        key = f"{environment.path}.teams" if environment.path else "teams"
+        for team in sorted(set(environment.teams) - names):
+            listed = ", ".join(sorted(names)[:10]) + (", …" if len(names) > 10 else "") if names else "none"
+            issues.append(
+                ConfigIssue(
+                    f"{key}.{team}",
+                    f"the organization {org} has no team {team} (its teams: {listed}), so pulumi up would stop "
+                    "half-way when it grants the team its permission. Create the team first (Settings > Access "
+                    "management > Teams), or correct the name",
+                )
+            )
+        live = {
+            team: grant.permission
+            for team, grant in cloud_teams.environment_permissions(teams, environment.project, environment.name).items()
+        }
+        written = state.team_permissions.get(f"{org}/{environment.project or 'default'}/{environment.name}", {})
+        where = (org, environment.project, environment.name, environment.teams)
+        if not unknown:
+            found = team_permission_issues(
+                *where, live=live, written=written, default=access.default_environment_permission, path=environment.path
+            )
+            missing = {f"{key}.{team}" for team in set(environment.teams) - names}  # reported above
+            issues += [issue for issue in found if issue.path not in missing]
+        warnings += team_permission_warnings(*where, live=live, written=written, path=environment.path)
+    if unknown:
+        warnings.append(
+            "not guarded: this admin stack's last update cannot be read from Pulumi Cloud, so the team permissions "
+            "of the environments "
+            + ", ".join(f"{org}/{e.identity}" for e in checked)
+            + " were not compared with what it wrote; pulumi up sets the declared ones whatever Pulumi Cloud holds"
+        )
+    default = access.default_environment_permission
+    if default in cloud_teams.OPENS:
+        warnings.append(
+            f"every member of {org} can open "
+            + ", ".join(f"{org}/{e.identity}" for e in checked)
+            + f" and get the credentials they resolve: the organization's default environment permission is "
+            f"`{default}`, and every member gets it on every environment, whatever the teams. For the teams "
+            "declared to decide who opens them, set it to `read` or `none` (Settings > Access management)"
+        )
+    return Findings(issues, warnings)
+
+
+# --- the deployment role the settings' write erases ---------------------------------------------
+
+
+def deployment_role_warning(stack: str, entry_path: str, body: Mapping[str, Any]) -> str | None:
+    """The warning for a managed stack whose settings (``body``, of ``GET .../deployments/settings``) name a
+    deployment role (``operationContext.role``, the spec's ``DeploymentRole``: ``id``, ``name``), or ``None``:
+    every write of ``pulumiservice.DeploymentSettings`` erases it (pulumi/pulumi-pulumiservice#823)."""
+    role = _at(body, "operationContext.role")
+    if not isinstance(role, Mapping):
+        return None
+    shown = " ".join(
+        template.format(excerpt(value, 80))
+        for template, value in (("{}", role.get("name")), ("(id {})", role.get("id")))
+        if isinstance(value, str) and value
+    )
+    if not shown:
+        return None
+    return (
+        f"{stack}: its deployment settings run deployments with the deployment role {shown} "
+        "(operationContext.role), which pulumiservice.DeploymentSettings cannot express: every pulumi up that "
+        "writes the settings erases it (pulumi/pulumi-pulumiservice#823), and setting it again in Pulumi Cloud "
+        "lasts until the next write. Deployments then run with the organization's default deployment role if it "
+        "has one, else with the permissions of the user who starts them, or on a git push with a token of the "
+        "stack alone (which opens no ESC environment when the organization's default environment permission is "
+        "`none`). To keep the role: make it the organization's default deployment role (Settings > Deployments; "
+        f"it applies to every stack whose settings name none), or give {entry_path} manageSettings: false and "
+        "keep the stack's settings in Pulumi Cloud"
     )

@@ -224,7 +224,17 @@ class PulumiCloudOidc(pulumi.ComponentResource):
 
         try:
             with cloud.PulumiCloud(credentials) as client:
-                found = guard.guard(settings, client, admin, adopt)
+                declared = [
+                    guard.DeclaredTeams(
+                        environment.project,
+                        environment.name,
+                        {team: access.permission for team, access in environment.teams.items()},
+                        environment.path,
+                    )
+                    for role in settings.roles
+                    for environment in role.defined_environments
+                ]
+                found = guard.guard(settings, client, admin, adopt, declared)
         except cloud.CloudError as error:
             # Not "invalid config": the config may be right, and Pulumi Cloud unreachable or the API URL wrong.
             raise cloud.CloudError(f"{error.detail}; nothing was declared") from None

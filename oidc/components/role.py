@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_pulumiservice as pulumiservice
 
-from oidc import esc, review
+from oidc import access, esc, review
 from oidc.components.provider import OidcProvider, moved, secret_if
 from oidc.model import (
     DeploymentStack,
@@ -110,8 +110,13 @@ class OidcRole(pulumi.ComponentResource):
         for deployment in role.managed_stacks:
             self._deployment_settings(f"{prefix}-deploy-{deployment.identity}", organization, deployment, child)
         for environment in role.defined_environments:
-            self._environment(environment_name(prefix, environment), organization, environment, child)
+            created = self._environment(environment_name(prefix, environment), organization, environment, child)
+            self._access(prefix, organization, environment, created)
         for warning in review.review(role.config_path, organization, role.deployments, role.environments, policy_arns):
+            pulumi.log.warn(warning, resource=self.resource)
+        for warning in access.access_warnings(
+            role.config_path, organization, role.deployments, role.environments, policy_arns
+        ):
             pulumi.log.warn(warning, resource=self.resource)
         self.arn = self.resource.arn
         self.role_name = self.resource.name
@@ -179,6 +184,53 @@ class OidcRole(pulumi.ComponentResource):
             yaml=secret_if(self._secret(environment.path), definition),
             opts=opts,
         )
+
+    def _access(self, prefix: str, org: str, environment: EscEnvironment, created: pulumiservice.Environment) -> None:
+        """Who may open the environment (a ``TeamEnvironmentPermission`` per team), its deletion protection (an
+        ``api.esc.EnvironmentSettings``) and its change gates (an ``api.Gate`` per gated action).
+
+        Every environment has a settings object in Pulumi Cloud, and ``api.esc.EnvironmentSettings`` is
+        ``requireImport`` (``provider/pkg/cloud/metadata.json``): its create reads the settings first and fails with
+        "resource already exists; use the import resource option" when they exist, which is always once the
+        environment does. So in an update the resource adopts them with the ``import`` option (the engine reads
+        them, then updates ``deletionProtected`` to the value declared: Pulumi's import of 2025, pulumi/pulumi#19339;
+        an older engine refuses an import whose inputs differ). The import is left out of a preview, where the
+        environment may not exist yet and a create is not sent. Once the resource is in the stack's state, the engine
+        ignores the option. It has no delete operation: removing it leaves the setting as it is.
+        """
+        secret = self._secret(environment.path)
+        opts = pulumi.ResourceOptions(parent=self, depends_on=[created])
+        identity = environment.identity
+        for team, grant in environment.teams.items():
+            pulumiservice.TeamEnvironmentPermission(
+                f"{prefix}-env-team-{identity}/{team}",
+                organization=org,
+                team=team,
+                project=environment.project,
+                environment=environment.name,
+                permission=secret_if(secret, pulumiservice.EnvironmentPermission(grant.permission)),
+                max_open_duration=secret_if(secret, grant.max_open_duration),
+                opts=opts,
+            )
+        adopt = None if pulumi.runtime.is_dry_run() else f"{org}/{environment.project}/{environment.name}"
+        pulumiservice.api.esc.EnvironmentSettings(
+            f"{prefix}-env-settings-{identity}",
+            org_name=created.organization,
+            project_name=created.project.apply(lambda project: project or environment.project),
+            env_name=created.name,
+            deletion_protected=secret_if(secret, environment.deletion_protected),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[created], import_=adopt),
+        )
+        for action, rule in environment.approvals.items():
+            pulumiservice.api.Gate(
+                f"{prefix}-env-gate-{identity}/{action}",
+                org_name=org,
+                name=access.gate_name(environment, action),
+                enabled=True,
+                rule=secret_if(secret, access.gate_rule(rule)),
+                target=access.gate_target(environment, action),
+                opts=opts,
+            )
 
 
 def _args(kind: Any, inputs: Mapping[str, Any] | None) -> Any:

@@ -24,7 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from oidc import claims
 from oidc.durations import MAX_SESSION_SECONDS, MIN_SESSION_SECONDS, format_duration, parse_duration
-from oidc.model import MAX_CLIENT_IDS, MAX_ROLE_TAGS, MAX_SESSION_POLICIES, MAX_THUMBPRINTS
+from oidc.model import ENVIRONMENT_PERMISSIONS, MAX_CLIENT_IDS, MAX_ROLE_TAGS, MAX_SESSION_POLICIES, MAX_THUMBPRINTS
 
 ORG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 PROJECT_OR_STACK = re.compile(r"^[A-Za-z0-9_.*?-]+$")
@@ -365,3 +365,100 @@ def botocore_version() -> str:
     import botocore  # noqa: PLC0415
 
     return str(botocore.__version__)
+
+
+# --- who may open a created environment --------------------------------------------------------------------------
+
+TEAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+"""A team's name as Pulumi Cloud's URLs hold it (``/api/orgs/<org>/teams/<name>``); it also goes into logical names."""
+USER_LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+_TEAM_ALLOWED = "expected a team's name (not its display name): letters, digits, '-', '_' and '.'"
+_PERMISSION_ALLOWED = f"expected one of {', '.join(ENVIRONMENT_PERMISSIONS)}"
+TEAMS_ALLOWED = (
+    f"expected a map of team name to a permission ({', '.join(ENVIRONMENT_PERMISSIONS)}), or to "
+    "{permission, maxOpenDuration}"
+)
+
+
+def _open_duration(value: Any) -> str:
+    allowed = "expected a duration of the form XhYmZs, such as 4h or 30m"
+    if not isinstance(value, str):
+        raise invalid(allowed)
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        raise invalid(allowed) from None
+    if seconds <= 0:
+        raise invalid(allowed)
+    return format_duration(seconds)
+
+
+def teams(value: Any) -> dict[str, dict[str, str]]:
+    """A map of team name to ``none|read|open|write|admin`` or ``{permission, maxOpenDuration}``: each team's entry
+    as ``{"permission": ..., "maxOpenDuration": ...}`` (the duration only where given, in ``XhYmZs`` form)."""
+    if not isinstance(value, dict):
+        raise invalid(TEAMS_ALLOWED)
+    found: dict[str, dict[str, str]] = {}
+    bad: list[tuple[str, Any, str]] = []
+    for name, given in value.items():
+        if not isinstance(name, str) or not TEAM_NAME.fullmatch(name):
+            bad.append((f".{name}", name, _TEAM_ALLOWED))
+            continue
+        entry = {"permission": given} if isinstance(given, str) else given
+        if not isinstance(entry, dict):
+            bad.append((f".{name}", entry, TEAMS_ALLOWED))
+            continue
+        unknown = sorted(set(entry) - {"permission", "maxOpenDuration"})
+        for key in unknown:
+            bad.append((f".{name}.{key}", entry[key], "unknown key; allowed: permission, maxOpenDuration"))
+        permission = entry.get("permission")
+        if permission not in ENVIRONMENT_PERMISSIONS:
+            where = f".{name}.permission" if isinstance(given, dict) else f".{name}"
+            shown = permission if "permission" in entry else None
+            bad.append((where, shown, _PERMISSION_ALLOWED + did_you_mean(permission, ENVIRONMENT_PERMISSIONS)))
+            continue
+        checked = {"permission": str(permission)}
+        if "maxOpenDuration" in entry:
+            try:
+                checked["maxOpenDuration"] = _open_duration(entry["maxOpenDuration"])
+            except PydanticCustomError as error:
+                allowed = str(error.context["allowed"]) if error.context else str(error)
+                bad.append((f".{name}.maxOpenDuration", entry["maxOpenDuration"], allowed))
+                continue
+        if not unknown:
+            found[name] = checked
+    if bad:
+        raise several(bad)
+    return found
+
+
+Teams = Annotated[dict[str, dict[str, str]], BeforeValidator(teams)]
+
+APPROVER_PERMISSIONS = (
+    "environment:read",
+    "environment:open",
+    "environment:write",
+    "environment:delete",
+    "environment_settings:update",
+    "environment_access:update",
+    "environment_version:create",
+    "environment_tag:update",
+)
+"""Permissions on the environment that make a member an eligible approver (``has_permission_on_target``): the
+environment permissions of the service's ``RbacPermission`` enum (``ApprovalRuleEligibilityInputPermission`` in the
+pulumiservice provider's embedded OpenAPI spec) that a reviewer of an environment would name."""
+
+team_name = text(TEAM_NAME, _TEAM_ALLOWED)
+user_login = text(USER_LOGIN, "expected a Pulumi user login: letters, digits, '-', '_' and '.'")
+
+
+def _approver_permission(value: Any) -> str:
+    if value not in APPROVER_PERMISSIONS:
+        raise invalid(f"expected one of {', '.join(APPROVER_PERMISSIONS)}{did_you_mean(value, APPROVER_PERMISSIONS)}")
+    return str(value)
+
+
+TeamNames = Items(team_name, 100, "team names")
+UserLogins = Items(user_login, 100, "user logins")
+ApproverPermissions = Items(_approver_permission, len(APPROVER_PERMISSIONS), "permissions")

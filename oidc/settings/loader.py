@@ -26,8 +26,10 @@ from oidc import claims
 from oidc.model import (
     DEFAULT_TRUST_POLICY_MAX_CHARS,
     FORM_A_KEY,
+    GATED_ACTIONS,
     MAX_CLIENT_IDS,
     AccountSettings,
+    ApprovalRule,
     AssumeRole,
     AwsSession,
     ConfigError,
@@ -39,6 +41,7 @@ from oidc.model import (
     RoleSettings,
     Secret,
     Settings,
+    TeamAccess,
     provider_client_ids,
     top_key,
 )
@@ -60,6 +63,8 @@ _OWN_OIDC = (
 _SESSION_KEYS = ("sessionName", "duration", "policyArns")
 _SETTINGS_KEYS = ("source", "settings", "replaceSettings")
 """The keys of an entry that only a stack whose settings this program manages takes."""
+_ACCESS_KEYS = ("teams", "deletionProtected", "approvals")
+"""The keys of an environment entry that only an environment this program creates takes."""
 
 
 # --- messages -------------------------------------------------------------------------------------------------
@@ -708,7 +713,7 @@ class _Loader:
                 validate(models.Role, data, path, self.issues, self.context(path))
                 continue
             # The account and the entries are judged below, against the accounts and one by one.
-            skip = [f"{path}.account", f"{path}.deployments", f"{path}.environments"]
+            skip = [f"{path}.account", f"{path}.deployments", f"{path}.environments", f"{path}.environmentTeams"]
             role = self.role_keys(data, path, models.Role, skip)
             account = FORM_A_KEY
             if explicit_accounts:
@@ -735,7 +740,8 @@ class _Loader:
                 self.issues.problem(
                     path, "lists no deployments and no environments; list at least one, or the role would trust nothing"
                 )
-            if role is None or not entries_.complete:
+            environments = self.environment_teams(data, path, entries_)
+            if role is None or not entries_.complete or environments is None:
                 continue
             roles.append(
                 replace(
@@ -743,11 +749,39 @@ class _Loader:
                     key=key,
                     account=account,
                     deployments=entries_.deployments,
-                    environments=entries_.environments,
+                    environments=environments,
                     config_path=path,
                 )
             )
         return tuple(roles), len(self.issues.found) == before
+
+    def environment_teams(
+        self, data: Mapping[str, Any], path: str, entries: _Entries
+    ) -> tuple[EscEnvironment, ...] | None:
+        """The role's environments with ``environmentTeams`` merged into each it creates (an entry's own ``teams``
+        wins per team); ``None`` when ``environmentTeams`` is not valid there."""
+        if "environmentTeams" not in data:
+            return entries.environments
+        at = f"{path}.environmentTeams"
+        raw = data["environmentTeams"]
+        teams = validate_key(models.Role, "environmentTeams", raw, at, self.issues, self.context(at))
+        if teams is None:
+            return None
+        if not teams:
+            return entries.environments
+        if entries.complete and not any(e.session is not None for e in entries.environments):
+            self.issues.fail(
+                at,
+                data["environmentTeams"],
+                "the role creates no environment (only a concrete name in environments creates one; patterns create "
+                "none), so these permissions reach nothing; list a concrete environment or remove environmentTeams",
+            )
+            return None
+        shared = team_access(teams)
+        return tuple(
+            replace(e, teams=dict(sorted({**shared, **e.teams}.items()))) if e.session is not None else e
+            for e in entries.environments
+        )
 
     def cross_role_rules(self, roles: Sequence[RoleSettings]) -> None:
         """Rules of form B that no single role can break alone."""
@@ -920,6 +954,16 @@ class _Loader:
                                     item[key],
                                     "a pattern creates no environment, so this has nowhere to go; remove it",
                                 )
+                        for key in _ACCESS_KEYS:
+                            if key in item:
+                                skip.append(f"{path}.{key}")
+                                self.issues.fail(
+                                    f"{path}.{key}",
+                                    item[key],
+                                    f"{key} is only for an environment this stack creates (a concrete name): a "
+                                    "pattern creates none, so it grants or protects nothing; set it where the "
+                                    "matching environments are created, or remove it",
+                                )
             model = validate(models.Environment, item, path, self.issues, context, skip)
             if model is None or skip:
                 continue
@@ -928,8 +972,47 @@ class _Loader:
                 session = AwsSession(
                     session_name=model.session_name, duration=model.duration, policy_arns=tuple(model.policy_arns)
                 )
-            found.append(EscEnvironment(model.project, model.name, session, model.region, path))
+            found.append(
+                EscEnvironment(
+                    model.project,
+                    model.name,
+                    session,
+                    model.region,
+                    path,
+                    teams=team_access(model.teams),
+                    deletion_protected=model.deletion_protected,
+                    approvals=approval_rules(model.approvals),
+                )
+            )
         return found
+
+
+def team_access(teams: Mapping[str, Mapping[str, str]]) -> dict[str, TeamAccess]:
+    """``teams`` as validated (:func:`oidc.settings.fields.teams`), as the domain holds them, by team name."""
+    return {
+        name: TeamAccess(entry["permission"], entry.get("maxOpenDuration")) for name, entry in sorted(teams.items())
+    }
+
+
+def approval_rules(approvals: models.Approvals | None) -> dict[str, ApprovalRule]:
+    """``approvals`` as the domain holds them, by gated action (``update``, ``open``)."""
+    if approvals is None:
+        return {}
+    found = {}
+    for action in GATED_ACTIONS:
+        rule: models.Approval | None = getattr(approvals, action)
+        if rule is None:
+            continue
+        approvers = rule.eligible_approvers
+        found[action] = ApprovalRule(
+            num_approvals_required=rule.num_approvals_required,
+            allow_self_approval=rule.allow_self_approval,
+            require_reapproval_on_change=rule.require_reapproval_on_change,
+            teams=tuple(approvers.teams),
+            users=tuple(approvers.users),
+            permissions=tuple(approvers.permissions),
+        )
+    return found
 
 
 def domain(kind: type[_D], found: Keys, model: type[Keys]) -> _D:

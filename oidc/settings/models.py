@@ -39,6 +39,9 @@ AWS_PROVIDER = "pulumi:providers:aws"
 CLIENT_ID = "pulumi-python:dynamic/iam:OpenIdConnectProviderClientId"
 SETTINGS = "pulumiservice:index:DeploymentSettings"
 ENVIRONMENT = "pulumiservice:index:Environment"
+TEAM_PERMISSION = "pulumiservice:index:TeamEnvironmentPermission"
+ENVIRONMENT_SETTINGS = "pulumiservice:api/esc:EnvironmentSettings"
+GATE = "pulumiservice:api:Gate"
 CHECK = "check"
 """A key no resource takes: the checks read it (a quota, the guard's leave to replace)."""
 WARNING = "warning"
@@ -521,6 +524,65 @@ EscName = Annotated[
 ]
 
 
+_TEAMS = (
+    "who may open the environment, and so get the role's credentials: team name (not display name) to `none`, "
+    "`read` (the definition only), `open`, `write` or `admin`, or to `{permission, maxOpenDuration}`; one "
+    "`TeamEnvironmentPermission` each. Team permissions need Pulumi Enterprise or Business Critical "
+    "([who can get the credentials](access.md))"
+)
+
+
+class Approvers(Keys):
+    """Who may approve a gated action: any of these."""
+
+    teams: f.TeamNames = key(
+        "members of these teams", factory=list, type="list of strings", to=GATE, example=["platform"]
+    )
+    users: f.UserLogins = key("these users, by login", factory=list, type="list of strings", to=GATE, example=["alice"])
+    permissions: f.ApproverPermissions = key(
+        "whoever holds one of these permissions on the environment ("
+        + ", ".join(f"`{p}`" for p in f.APPROVER_PERMISSIONS)
+        + "); when no approver is given at all: `environment:write`",
+        factory=list,
+        type="list of strings",
+        to=GATE,
+        example=["environment:open"],
+    )
+
+
+class Approval(Keys):
+    """An ``approval_required`` change gate: how many approvals, and from whom."""
+
+    num_approvals_required: f.WholeNumber = key(
+        "approvals needed before the action proceeds", 1, type="int", to=GATE, example=2
+    )
+    eligible_approvers: Approvers = key(
+        "who may approve", factory=Approvers, shown="whoever holds `environment:write` on the environment"
+    )
+    allow_self_approval: f.Bool = key(
+        "the author of the change may approve it (when eligible)", False, to=GATE, example=True
+    )
+    require_reapproval_on_change: f.Bool = key(
+        "a change to a request withdraws its approvals", True, to=GATE, example=False
+    )
+
+
+class Approvals(Keys):
+    """Change gates on a created environment, one per action (Pulumi Cloud gates one action each)."""
+
+    update: Approval | None = key(
+        "changes to the environment (its definition, including this stack's own writes) need approval",
+        None,
+        shown="none",
+    )
+    open: Approval | None = key(
+        "opening the environment (and so getting the credentials) needs approval; a deployment or stack that "
+        "opens it without an approved grant fails",
+        None,
+        shown="none",
+    )
+
+
 class Environment(Keys):
     """A Pulumi ESC environment, or a pattern of environments, that the role trusts."""
 
@@ -548,6 +610,27 @@ class Environment(Keys):
         shown="none",
         to=ENVIRONMENT,
         example="us-east-1",
+    )
+    teams: f.Teams = key(
+        _TEAMS + "; only for an environment this stack creates",
+        factory=dict,
+        type="map",
+        shown="`{}`: the organization's default environment permission decides",
+        to=TEAM_PERMISSION,
+        example={"platform": "open"},
+    )
+    deletion_protected: f.Bool = key(
+        "Pulumi Cloud refuses to delete the environment until this is false (one `api.esc.EnvironmentSettings`; "
+        "set false and `pulumi up` before removing the environment); only for an environment this stack creates",
+        True,
+        to=ENVIRONMENT_SETTINGS,
+        example=False,
+    )
+    approvals: Approvals | None = key(
+        "change gates (`api.Gate`) on the created environment: `update` and `open`, each with the keys below; "
+        "needs Pulumi Enterprise or Business Critical",
+        None,
+        shown="none",
     )
 
 
@@ -693,6 +776,15 @@ class Role(RoleKeys):
     )
     environments: list[Any] = key(
         "ESC environments the role trusts, one item each, with the keys of `environments[]`", factory=list, type="list"
+    )
+    environment_teams: f.Teams = key(
+        "team permissions for every environment the role creates, as `environments[].teams`; an environment's own "
+        "`teams` wins for a team both name",
+        factory=dict,
+        type="map",
+        shown="`{}`",
+        to=TEAM_PERMISSION,
+        example={"platform": "read"},
     )
 
 
