@@ -2,7 +2,8 @@
 
 ``make plan`` (``python -m oidc plan --stack dev``) is timed whole, as a user waits for it, against its floor: a
 process that imports what it imports (the SDK and the three provider packages) and runs an empty program under
-the same offline runner; the difference is what this program costs on top of the SDK (the median of 5 runs each).
+the same offline runner; the difference is what this program costs on top of the SDK (the median of 7 runs each,
+run in turn).
 
 Half of the entries are stacks with managed settings and a git source, half ESC environments, spread
 over 4 roles in 2 accounts; each role also trusts its projects with a pattern, which covers its
@@ -127,14 +128,16 @@ def _empty() -> None:
         offline.run_program(lambda: None, {}, preview=True)
 
 
-def _process_wall(command: list[str], runs: int = 5) -> float:
-    """The median wall time of ``runs`` runs of ``command`` as a fresh process."""
-    walls = []
+def _process_walls(commands: list[list[str]], runs: int = 7) -> list[float]:
+    """The median wall time of each command as a fresh process, over ``runs`` rounds that run each once in turn (so
+    that the machine's changing speed weighs on each alike)."""
+    walls: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=PROJECT_DIR, check=True, capture_output=True)
-        walls.append(time.perf_counter() - start)
-    return statistics.median(walls)
+        for command, found in zip(commands, walls, strict=True):
+            start = time.perf_counter()
+            subprocess.run(command, cwd=PROJECT_DIR, check=True, capture_output=True)
+            found.append(time.perf_counter() - start)
+    return [statistics.median(found) for found in walls]
 
 
 def _profile(entries: int) -> None:
@@ -183,9 +186,9 @@ def main() -> int:
     if args.profile is not None:
         _profile(args.profile)
         return 0
-    plan = _process_wall([sys.executable, "-m", "oidc", "plan", "--stack", "dev"])
-    floor = _process_wall([sys.executable, "-m", "bench.plan_bench", "--empty"])
-    print("make plan (python -m oidc plan --stack dev), whole process, median of 5 runs")
+    plan_command = [sys.executable, "-m", "oidc", "plan", "--stack", "dev"]
+    plan, floor = _process_walls([plan_command, [sys.executable, "-m", "bench.plan_bench", "--empty"]])
+    print("make plan (python -m oidc plan --stack dev), whole process, median of 7 runs")
     print(f"  plan {plan:.2f}s, floor {floor:.2f}s (imports and an empty program): {plan / floor:.2f}x the floor")
     rows = [_median(["--one", str(entries)]) for entries in SIZES]
     rows.append(_median(["--floor", str(rows[-1]["resources"])]))

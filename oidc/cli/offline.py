@@ -126,8 +126,8 @@ class _Declared:
     protect: bool
     aliases: tuple[str, ...]
     depends_on: list[pulumi.Resource]
-    through_inputs: set[pulumi.Resource] = field(default_factory=set)
-    """The resources its inputs depend on; filled in while the program runs."""
+    input_outputs: list[pulumi.Output[Any]] = field(default_factory=list)
+    """The outputs among its inputs: the resources they depend on are known once the program has run."""
 
 
 class _Declarations:
@@ -154,10 +154,7 @@ class _Declarations:
         self.by_object[id(args.resource)] = declared
         self.by_key.setdefault((args.type_, args.name), deque()).append(declared)
 
-        async def through_inputs() -> None:
-            declared.through_inputs = set(await sdk.input_resources(args.props))
-
-        pulumi.Output.from_input(through_inputs())  # type: ignore[arg-type]  # an output: the run waits for it
+        declared.input_outputs = sdk.input_outputs(args.props)
         return None
 
     def _of(self, resource: Any) -> _Declared | None:
@@ -185,7 +182,8 @@ class _Declarations:
             if not queue:
                 continue
             declared = queue.popleft()
-            depends = {id(r) for r in [*declared.depends_on, *declared.through_inputs]} & self.by_object.keys()
+            through_inputs = sdk.resources_of(declared.input_outputs)
+            depends = {id(r) for r in [*declared.depends_on, *through_inputs]} & self.by_object.keys()
             recording.resources.append(
                 RecordedResource(
                     type=type_,

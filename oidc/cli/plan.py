@@ -154,11 +154,12 @@ def access_report(view: RoleView) -> dict[str, Any]:
             operations.setdefault(identity, set()).add(subject.operation or "*")
         else:
             environments.add(identity)
+    patterns = [(pattern, ops) for pattern, ops in operations.items() if claims.is_pattern(pattern)]
     for stack, ops in operations.items():
         if not ops:  # a managed stack whose subjects a pattern of the role admits: the pattern's operations
             ops.update(
                 op
-                for pattern, pattern_ops in operations.items()
+                for pattern, pattern_ops in patterns
                 if pattern != stack and trust.string_like(pattern, stack)
                 for op in pattern_ops
             )
