@@ -53,7 +53,7 @@ lint: $(INSTALLED)
 types: $(INSTALLED)
 	$(BIN)/mypy
 
-# Spread over the machine's cores (at most 4): 1,469 tests took 42 s on 2 cores (measured 2026-12-03).
+# Spread over the machine's cores (at most 4): 1,509 tests took 48 s on 2 cores (measured 2026-12-04).
 unit: $(INSTALLED)
 	$(BIN)/python -m pytest --numprocesses=auto --maxprocesses=4
 
@@ -79,12 +79,20 @@ ifneq ($(shell cat .venv-min/.python 2>/dev/null),$(PYTHON_BUILD))
 .venv-min/.python: FORCE
 endif
 
+# pip installs uv into the virtualenv, and uv installs the requirements: 24 s instead of pip's 65 s on 2 cores
+# (measured 2026-12-04, packages cached). --compile-bytecode writes the .pyc files pip would: without them every
+# test process compiles what it imports (12 s more per `make test` where PYTHONDONTWRITEBYTECODE is set).
+UV := uv>=0.9,<1
+UV_INSTALL = $(@D)/bin/uv pip install --quiet --python $(@D)/bin/python --compile-bytecode
+
 $(INSTALLED): requirements.txt requirements-dev.txt $(VENV)/.python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check '$(UV)'
+	$(UV_INSTALL) -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 .venv-min/.installed: requirements-min.txt requirements-dev.txt .venv-min/.python
-	.venv-min/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-min.txt -r requirements-dev.txt
+	.venv-min/bin/python -m pip install --quiet --disable-pip-version-check '$(UV)'
+	$(UV_INSTALL) -r requirements-min.txt -r requirements-dev.txt
 	touch $@
 
 clean:

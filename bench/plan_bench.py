@@ -1,4 +1,9 @@
-"""Benchmark: evaluate the program offline (as ``python -m oidc plan`` does) for 10, 100 and 1,000 entries.
+"""Benchmark: ``make plan`` of the dev stack, and the program evaluated offline for 10, 100 and 1,000 entries.
+
+``make plan`` (``python -m oidc plan --stack dev``) is timed whole, as a user waits for it, against its floor: a
+process that imports what it imports (the SDK and the three provider packages) and runs an empty program under
+the same offline runner; the difference is what this program costs on top of the SDK (the median of 7 runs each,
+run in turn).
 
 Half of the entries are stacks with managed settings and a git source, half ESC environments, spread
 over 4 roles in 2 accounts; each role also trusts its projects with a pattern, which covers its
@@ -108,6 +113,33 @@ def _floor(resources: int) -> dict[str, Any]:
     return {"entries": "floor", "resources": resources, "wall": wall, "peakMiB": peak_kib / 1024}
 
 
+def _empty() -> None:
+    """The floor of ``make plan``: the SDK's and the providers' imports, then an empty program under the runner."""
+    sys.path.insert(0, str(PROJECT_DIR))
+    import pulumi_aws  # noqa: PLC0415
+    import pulumi_pulumiservice  # noqa: PLC0415
+    import pulumi_tls  # noqa: PLC0415
+
+    from oidc import cloud  # noqa: PLC0415
+    from oidc.cli import offline  # noqa: PLC0415
+
+    _ = (pulumi_aws.iam.Role, pulumi_aws.Provider, pulumi_pulumiservice.DeploymentSettings, pulumi_tls)
+    with cloud.offline():
+        offline.run_program(lambda: None, {}, preview=True)
+
+
+def _process_walls(commands: list[list[str]], runs: int = 7) -> list[float]:
+    """The median wall time of each command as a fresh process, over ``runs`` rounds that run each once in turn (so
+    that the machine's changing speed weighs on each alike)."""
+    walls: list[list[float]] = [[] for _ in commands]
+    for _ in range(runs):
+        for command, found in zip(commands, walls, strict=True):
+            start = time.perf_counter()
+            subprocess.run(command, cwd=PROJECT_DIR, check=True, capture_output=True)
+            found.append(time.perf_counter() - start)
+    return [statistics.median(found) for found in walls]
+
+
 def _profile(entries: int) -> None:
     import cProfile  # noqa: PLC0415
     import pstats  # noqa: PLC0415
@@ -139,8 +171,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.plan_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--floor", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--empty", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profile", type=int, metavar="N", help="profile one run of N entries instead")
     args = parser.parse_args()
+    if args.empty:
+        _empty()
+        return 0
     if args.one is not None:
         print(json.dumps(_evaluate(args.one)))
         return 0
@@ -150,6 +186,10 @@ def main() -> int:
     if args.profile is not None:
         _profile(args.profile)
         return 0
+    plan_command = [sys.executable, "-m", "oidc", "plan", "--stack", "dev"]
+    plan, floor = _process_walls([plan_command, [sys.executable, "-m", "bench.plan_bench", "--empty"]])
+    print("make plan (python -m oidc plan --stack dev), whole process, median of 7 runs")
+    print(f"  plan {plan:.2f}s, floor {floor:.2f}s (imports and an empty program): {plan / floor:.2f}x the floor")
     rows = [_median(["--one", str(entries)]) for entries in SIZES]
     rows.append(_median(["--floor", str(rows[-1]["resources"])]))
     print(f"median of {RUNS} runs each, in fresh interpreters")

@@ -11,11 +11,15 @@ the real service's error wording.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 
 import httpx
+import pytest
+from moto.iam import aws_managed_policies, models
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
@@ -51,3 +55,20 @@ def aws_server() -> Iterator[AwsServer]:
         yield AwsServer(f"http://{host}:{port}")
     finally:
         server.stop()
+
+
+@cache
+def _aws_managed_policies() -> dict[str, object]:
+    parsed: dict[str, object] = json.loads(aws_managed_policies.aws_managed_policies_data)
+    return parsed
+
+
+def with_managed_policies(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """moto's IAM with the AWS managed policies ``names`` (``ReadOnlyAccess``), as AWS defines them, and no other.
+
+    Loading them all (``MOTO_IAM_LOAD_MANAGED_POLICIES``) parses about 1,300 documents at each reset: a second per
+    test. The server runs in this process, so the data its IAM backends read is narrowed here.
+    """
+    every = _aws_managed_policies()
+    monkeypatch.setattr(models, "aws_managed_policies_data", json.dumps({name: every[name] for name in names}))
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")

@@ -84,3 +84,12 @@ def aws(aws_endpoint: AwsServer, monkeypatch: pytest.MonkeyPatch) -> AwsServer:
     for name, value in aws_endpoint.environ().items():
         monkeypatch.setenv(name, value)
     return aws_endpoint
+
+
+@pytest.fixture
+def retries_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Pulumi Cloud client retries as it does, without waiting between attempts: for tests of what a failure
+    ends in (tests/test_cloud_hardening.py tests the waits)."""
+    from oidc import cloud  # noqa: PLC0415
+
+    monkeypatch.setattr(cloud, "BACKOFF_SECONDS", (0.0, 0.0))

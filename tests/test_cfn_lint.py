@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import cfnlint.version
 import pytest
 
 from oidc.cli import offline
@@ -288,6 +289,8 @@ BROKEN = {
 def test_broken_iam_input_gives_the_expected_cfn_lint_errors(
     type_: str, change: Callable[[dict[str, Any]], dict[str, Any]], expected: set[tuple[str, str]]
 ) -> None:
+    for rule in sorted({rule for rule, _ in expected if not cf.has_rule(rule)}):
+        pytest.skip(f"cfn-lint {cfnlint.version.__version__} has no rule {rule}")
     findings = cf.lint(cf.template(with_inputs(dev_stack(), type_, change)))
 
     found = {(finding.rule, "/".join(str(part) for part in finding.path)) for finding in errors(findings)}

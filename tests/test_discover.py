@@ -7,10 +7,13 @@ list, settings and environment shapes. Untested without the real services: see `
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shlex
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,20 +35,59 @@ TOKEN = "pul-discover0123456789abcdef0123456789abcdef"
 ORG = discover_seed.ORG
 
 
+def project_in(folder: Path) -> Path:
+    """A project folder with this program (``Pulumi.yaml``, ``__main__.py``) and no stack file."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, folder / name)
+    return folder
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(PROJECT_DIR / name, tmp_path / name)
-    return tmp_path
+    return project_in(tmp_path)
+
+
+def _cloud_environ(server: FakeCloud) -> dict[str, str]:
+    return {"PULUMI_ACCESS_TOKEN": TOKEN, "PULUMI_BACKEND_URL": server.url, cloud.TIMEOUT_VARIABLE: "5"}
 
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCloud]:
     with serving() as server:
-        monkeypatch.setenv("PULUMI_ACCESS_TOKEN", TOKEN)
-        monkeypatch.setenv("PULUMI_BACKEND_URL", server.url)
-        monkeypatch.setenv(cloud.TIMEOUT_VARIABLE, "5")
+        for name, value in _cloud_environ(server).items():
+            monkeypatch.setenv(name, value)
         yield server
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """The seeded organization, discovered once into a project folder that the tests sharing it only read."""
+
+    seeded: discover_seed.Seeded
+    project: Path
+    code: int
+    stdout: str
+
+    @property
+    def out(self) -> Path:
+        return self.project / "Pulumi.admin.yaml"
+
+
+@pytest.fixture(scope="module")
+def discovered(aws_endpoint: AwsServer, tmp_path_factory: pytest.TempPathFactory) -> Discovered:
+    """``discover --accounts-from-organizations --out <project>/Pulumi.admin.yaml`` of the seeded organization."""
+    project = project_in(tmp_path_factory.mktemp("discovered"))
+    aws_endpoint.reset()
+    stdout = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, serving() as server:
+        for name, value in {**aws_endpoint.environ(), **_cloud_environ(server)}.items():
+            patch.setenv(name, value)
+        seeded = discover_seed.seed_aws()
+        discover_seed.seed_cloud(server, seeded)
+        arguments = ["--accounts-from-organizations", "--out", str(project / "Pulumi.admin.yaml")]
+        with contextlib.redirect_stdout(stdout):
+            code = cli.main(["discover", "--org", ORG, *arguments])
+    return Discovered(seeded, project, code, stdout.getvalue())
 
 
 @pytest.fixture
@@ -77,12 +119,11 @@ def imports(text: str) -> list[list[str]]:
 
 
 def test_the_seeded_organization_becomes_a_stack_file_that_plan_accepts(
-    seeded: discover_seed.Seeded, project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    discovered: Discovered, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = project / "Pulumi.admin.yaml"
-    code, stdout, _ = run(capsys, "--accounts-from-organizations", "--out", str(out))
+    out, project, seeded = discovered.out, discovered.project, discovered.seeded
 
-    assert code == 0, stdout
+    assert discovered.code == 0, discovered.stdout
     config = proposed(out)
     assert sorted(config["accounts"]) == ["dev", "master", "prod"]
     assert config["accounts"]["master"]["id"] == seeded.management
@@ -95,15 +136,12 @@ def test_the_seeded_organization_becomes_a_stack_file_that_plan_accepts(
         "pulumi-esc": "master",
     }
     for name in ("PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name)
+        monkeypatch.delenv(name, raising=False)
     assert cli.main(["plan", "--stack", "admin", "--cwd", str(project)]) == 0
 
 
-def test_each_role_keeps_its_account_name_path_policies_session_and_tags(
-    seeded: discover_seed.Seeded, capsys: pytest.CaptureFixture[str], project: Path
-) -> None:
-    out = project / "Pulumi.admin.yaml"
-    run(capsys, "--accounts-from-organizations", "--out", str(out))
+def test_each_role_keeps_its_account_name_path_policies_session_and_tags(discovered: Discovered) -> None:
+    out, seeded = discovered.out, discovered.seeded
 
     roles = proposed(out)["roles"]
     deploy = {k: v for k, v in roles["pulumi-deploy"].items() if k not in {"deployments", "environments"}}
@@ -118,11 +156,8 @@ def test_each_role_keeps_its_account_name_path_policies_session_and_tags(
     assert roles["pulumi-esc"]["description"] == "ESC credentials"
 
 
-def test_trust_is_kept_entry_by_entry_and_settings_as_settings_pull_keeps_them(
-    seeded: discover_seed.Seeded, capsys: pytest.CaptureFixture[str], project: Path
-) -> None:
-    out = project / "Pulumi.admin.yaml"
-    run(capsys, "--accounts-from-organizations", "--out", str(out))
+def test_trust_is_kept_entry_by_entry_and_settings_as_settings_pull_keeps_them(discovered: Discovered) -> None:
+    out = discovered.out
     text = out.read_text(encoding="utf-8")
 
     deployments = proposed(out)["roles"]["pulumi-deploy"]["deployments"]
@@ -150,10 +185,9 @@ def test_trust_is_kept_entry_by_entry_and_settings_as_settings_pull_keeps_them(
 
 
 def test_a_role_whose_exact_entries_would_not_fit_gets_the_pattern_that_admits_nothing_more(
-    seeded: discover_seed.Seeded, capsys: pytest.CaptureFixture[str], project: Path
+    discovered: Discovered,
 ) -> None:
-    out = project / "Pulumi.admin.yaml"
-    run(capsys, "--accounts-from-organizations", "--out", str(out))
+    out, seeded = discovered.out, discovered.seeded
 
     dev = proposed(out)["roles"]["pulumi-dev"]["deployments"]
     exact = [DeploymentStack(d["project"], d["stack"]) for d in dev if "*" not in d["stack"]]
@@ -168,11 +202,8 @@ def test_a_role_whose_exact_entries_would_not_fit_gets_the_pattern_that_admits_n
     assert "roles.pulumi-dev (arn:aws:iam::" in out.read_text(encoding="utf-8")
 
 
-def test_each_provider_keeps_its_thumbprints_and_every_client_id_it_has(
-    seeded: discover_seed.Seeded, capsys: pytest.CaptureFixture[str], project: Path
-) -> None:
-    out = project / "Pulumi.admin.yaml"
-    run(capsys, "--accounts-from-organizations", "--out", str(out))
+def test_each_provider_keeps_its_thumbprints_and_every_client_id_it_has(discovered: Discovered) -> None:
+    project = discovered.project
     recording = offline.run_stack(
         offline.read_stack_config(project, "admin"),
         preview=False,
@@ -191,10 +222,9 @@ def test_each_provider_keeps_its_thumbprints_and_every_client_id_it_has(
 
 
 def test_every_import_names_a_resource_the_program_declares_under_that_parent_and_provider(
-    seeded: discover_seed.Seeded, capsys: pytest.CaptureFixture[str], project: Path
+    discovered: Discovered,
 ) -> None:
-    out = project / "Pulumi.admin.yaml"
-    run(capsys, "--accounts-from-organizations", "--out", str(out))
+    out, project, seeded = discovered.out, discovered.project, discovered.seeded
     text = out.read_text(encoding="utf-8")
     recording = offline.run_stack(
         offline.read_stack_config(project, "admin"),
@@ -332,6 +362,7 @@ def test_strings_that_yaml_would_read_as_numbers_or_booleans_are_quoted(tmp_path
     ("status", "expected"),
     [(401, "refused the token"), (500, "Pulumi Cloud failed (500")],
 )
+@pytest.mark.usefixtures("retries_without_waiting")
 def test_a_failing_pulumi_cloud_is_one_line_and_exit_1(
     aws: AwsServer, fake: FakeCloud, capsys: pytest.CaptureFixture[str], status: int, expected: str
 ) -> None:
@@ -347,6 +378,7 @@ def test_a_failing_pulumi_cloud_is_one_line_and_exit_1(
     assert TOKEN not in stderr
 
 
+@pytest.mark.usefixtures("retries_without_waiting")
 def test_an_unreachable_pulumi_cloud_is_one_line_and_exit_1(
     aws: AwsServer, fake: FakeCloud, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -27,7 +27,7 @@ from oidc.cli import main, offline
 from oidc.cli.evaluate import evaluate_stack, role_views
 from oidc.cloud import live
 from tests import certs
-from tests.aws_server import AwsServer
+from tests.aws_server import AwsServer, with_managed_policies
 from tests.cloud_server import FakeCloud, closed_port_url, hang, raw, serving
 from tests.conftest import PROJECT_DIR
 from tests.tls_server import serving_chain
@@ -169,7 +169,7 @@ def issuer(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFac
 @pytest.fixture
 def services(aws: AwsServer, monkeypatch: pytest.MonkeyPatch, issuer: int) -> Iterator[tuple[AwsServer, FakeCloud]]:
     """moto with AWS's managed policies (ReadOnlyAccess), and the local Pulumi Cloud with a token for it."""
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    with_managed_policies(monkeypatch, "ReadOnlyAccess")
     aws.reset()
     with serving() as cloud:
         monkeypatch.setenv("PULUMI_ACCESS_TOKEN", TOKEN)
@@ -348,6 +348,7 @@ def test_pulumi_cloud_refusing_the_token(world: World, capsys: pytest.CaptureFix
     assert TOKEN not in out
 
 
+@pytest.mark.usefixtures("retries_without_waiting")
 def test_pulumi_cloud_unreachable(
     world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -359,6 +360,7 @@ def test_pulumi_cloud_unreachable(
     assert "\n" not in findings[0]["message"]
 
 
+@pytest.mark.usefixtures("retries_without_waiting")
 def test_pulumi_cloud_failing(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     world.cloud.status = 500
     code, findings = world.findings(capsys)

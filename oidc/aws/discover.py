@@ -225,7 +225,8 @@ def _units(organizations: Any, where: str) -> dict[str, str]:
 # --- one account ----------------------------------------------------------------------------------
 
 
-def _federated(statement: Mapping[str, Any]) -> list[str]:
+def federated_principals(statement: Mapping[str, Any]) -> list[str]:
+    """The ``Principal.Federated`` values of a trust-policy statement (a string or a list of them)."""
     principal = statement.get("Principal")
     federated = principal.get("Federated") if isinstance(principal, Mapping) else None
     if isinstance(federated, str):
@@ -252,7 +253,7 @@ def trusts(document: Mapping[str, Any], provider_arn: str) -> bool:
     if isinstance(statements, Mapping):
         statements = [statements]
     return any(
-        isinstance(s, Mapping) and s.get("Effect") == "Allow" and provider_arn in _federated(s)
+        isinstance(s, Mapping) and s.get("Effect") == "Allow" and provider_arn in federated_principals(s)
         for s in statements
         if isinstance(statements, list)
     )

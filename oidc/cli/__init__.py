@@ -13,12 +13,9 @@ from pathlib import Path
 from typing import TextIO
 
 from oidc import cloud
-from oidc.cli.discover import discover_command
-from oidc.cli.doctor import doctor
 from oidc.cli.evaluate import EXIT_DENY, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from oidc.cli.explain import TOKEN_VARIABLE, explain_command
 from oidc.cli.plan import plan
-from oidc.cli.pull import settings_pull
 
 __all__ = ["EXIT_DENY", "EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "main", "parser"]
 """The exit codes are the commands' interface: 0 done or allowed, 1 invalid or denied, 2 bad usage."""
@@ -172,9 +169,14 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     if args.command == "plan":
         return plan(args.stack, args.json, args.cwd, strict=args.strict)
+    # The commands that read AWS or Pulumi Cloud are imported when run: `make plan` does not wait for boto3.
     if args.command == "doctor":
+        from oidc.cli.doctor import doctor  # noqa: PLC0415
+
         return doctor(args.stack, args.json, args.cwd, args.timeout)
     if args.command == "discover":
+        from oidc.cli.discover import discover_command  # noqa: PLC0415
+
         return discover_command(
             args.org,
             from_organizations=args.accounts_from_organizations,
@@ -185,5 +187,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
             argv=list(argv) if argv is not None else sys.argv[1:],
         )
     if args.command == "settings":
+        from oidc.cli.pull import settings_pull  # noqa: PLC0415
+
         return settings_pull(args.stack, args.at, args.timeout)
     return explain_command(args, stdin or sys.stdin)

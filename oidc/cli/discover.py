@@ -18,7 +18,6 @@ them under the logical names and parents the components give them.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,6 +31,7 @@ from oidc import claims, cloud, trust
 from oidc.aws import discover as aws_discover
 from oidc.cli import offline
 from oidc.cli.evaluate import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from oidc.cli.pull import cloud_connection
 from oidc.cli.stack_files import StackFileError, plain_is_text
 from oidc.cloud import guard, inventory
 from oidc.components.organization import TYPE as PROGRAM_TYPE
@@ -95,7 +95,7 @@ def read_trust(document: Mapping[str, Any], provider_arn: str, org: str, issuer:
     found = Trusted()
     prefix = claims.condition_prefix(issuer)
     for statement in _statements(document):
-        if statement.get("Effect") != "Allow" or provider_arn not in _federated(statement):
+        if statement.get("Effect") != "Allow" or provider_arn not in aws_discover.federated_principals(statement):
             continue
         subjects: list[str] = []
         condition = statement.get("Condition")
@@ -112,14 +112,6 @@ def read_trust(document: Mapping[str, Any], provider_arn: str, org: str, issuer:
         for subject in subjects:
             _read_subject(subject, org, found)
     return found
-
-
-def _federated(statement: Mapping[str, Any]) -> list[str]:
-    principal = statement.get("Principal")
-    federated = principal.get("Federated") if isinstance(principal, Mapping) else None
-    if isinstance(federated, str):
-        return [federated]
-    return [f for f in federated if isinstance(f, str)] if isinstance(federated, list) else []
 
 
 def _read_subject(subject: str, org: str, found: Trusted) -> None:
@@ -811,19 +803,10 @@ def discover_command(
     if out is not None and not out.parent.is_dir():
         print(f"error: --out got {str(out)!r}, but the folder {str(out.parent)!r} does not exist", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        timeout = timeout or cloud.configured_timeout(os.environ)
-    except cloud.CloudError as error:
-        print(f"error: {error.detail}", file=sys.stderr)
-        return EXIT_USAGE
-    credentials = cloud.find_credentials(None, os.environ)
-    if isinstance(credentials, cloud.NoToken):
-        print(
-            f"error: no Pulumi Cloud token: {credentials.reason}; {credentials.fix} "
-            "(and PULUMI_BACKEND_URL for a self-hosted Pulumi Cloud)",
-            file=sys.stderr,
-        )
-        return EXIT_INVALID
+    connection = cloud_connection(timeout)
+    if isinstance(connection, int):
+        return connection
+    credentials, timeout = connection
     try:
         with cloud.PulumiCloud(credentials, timeout=timeout) as client:
             found_cloud = inventory.read_inventory(client, org)

@@ -19,7 +19,7 @@ import pulumi
 from oidc import cloud
 from oidc.cli import offline, stack_files
 from oidc.components import organization
-from oidc.components.role import ROLE_TYPE
+from oidc.components.role import ROLE_TYPE, OidcRole
 from oidc.model import PLAIN_FIELD, ConfigError, ConfigIssue, Settings
 from oidc.settings import load_settings, parse_config
 
@@ -34,15 +34,24 @@ ROLE = "aws:iam/role:Role"
 
 @dataclass(frozen=True)
 class RoleView:
-    """One role of an evaluated program, as the offline run declared it."""
+    """One role of an evaluated program, as the offline run declared it.
+
+    What the role component was given (its key, account, entries, quota) is read from the component object the
+    program constructed, which the offline run keeps: the component's inputs carry only what its resources need.
+    """
 
     component: offline.RecordedResource
     role: offline.RecordedResource
     children: tuple[offline.RecordedResource, ...]
 
     @property
+    def declared(self) -> OidcRole:
+        assert isinstance(self.component.declared, OidcRole)
+        return self.component.declared
+
+    @property
     def key(self) -> str:
-        return str(self.component.inputs["role"])
+        return self.declared.role.key
 
     @property
     def owner(self) -> str:
@@ -55,21 +64,21 @@ class RoleView:
 
     @property
     def account(self) -> str:
-        return str(self.component.inputs["account"])
+        return self.declared.role.account
 
     @property
     def organization(self) -> str:
-        return str(self.component.inputs["organization"])
+        return self.declared.organization
 
     @property
     def issuer(self) -> str:
-        return str(self.component.inputs["issuer"])
+        return self.declared.issuer
 
     @property
     def entries(self) -> str:
         """The key path prefix of the role's entries: ``roles.<key>.``, or empty in form A."""
-        path = str(self.component.inputs.get("entries") or "")
-        return f"{path}." if path else ""
+        path = self.declared.role.config_path
+        return f"{path}." if path != "role" else ""
 
     @property
     def trust_policy(self) -> str:
@@ -77,12 +86,12 @@ class RoleView:
 
     @property
     def max_chars(self) -> int:
-        return int(self.component.inputs["trustPolicyMaxChars"])
+        return self.declared.trust_policy_max_chars
 
     @property
     def quota_key(self) -> str:
         """The config key of the quota the trust policy was checked against."""
-        return str(self.component.inputs["trustPolicyMaxCharsKey"])
+        return self.declared.quota_key
 
 
 def composed(roles: Sequence[RoleView]) -> bool:
@@ -94,6 +103,8 @@ def role_views(recording: offline.Recording) -> list[RoleView]:
     """Every role component of the run, by account and key."""
     views = []
     for role_component in recording.of_type(ROLE_TYPE):
+        if not isinstance(role_component.declared, OidcRole):
+            continue  # not constructed in this process: nothing to read its settings from
         children = tuple(recording.children(role_component))
         role = next(r for r in children if r.type == ROLE)
         views.append(RoleView(role_component, role, children))

@@ -116,14 +116,12 @@ DEFAULT_PERMISSION = "the organization's default environment permission (write u
 
 def environment_access(view: RoleView) -> list[dict[str, Any]]:
     """Each environment the role creates, with who may open it as declared: teams, protection, approvals."""
-    found = []
-    for environment in sorted(
-        (r for r in view.children if r.type == "pulumiservice:index:Environment"),
-        key=lambda r: (str(r.inputs["project"]), str(r.inputs["name"])),
-    ):
-        project, name = str(environment.inputs["project"]), str(environment.inputs["name"])
-        teams = {
-            str(r.inputs["team"]): {
+    teams: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    protected: dict[tuple[str, str], Any] = {}
+    approvals: dict[str, dict[str, Any]] = {}
+    for r in sorted(view.children, key=lambda r: str(r.inputs.get("team"))):
+        if r.type == TEAM_PERMISSION:
+            teams.setdefault((r.inputs["project"], r.inputs["environment"]), {})[str(r.inputs["team"])] = {
                 key: value
                 for key, value in (
                     ("permission", r.inputs["permission"]),
@@ -131,29 +129,26 @@ def environment_access(view: RoleView) -> list[dict[str, Any]]:
                 )
                 if value is not None
             }
-            for r in sorted(view.children, key=lambda r: str(r.inputs.get("team")))
-            if r.type == TEAM_PERMISSION and (r.inputs["project"], r.inputs["environment"]) == (project, name)
-        }
-        protected = next(
-            (
-                r.inputs.get("deletionProtected")
-                for r in view.children
-                if r.type == ENVIRONMENT_SETTINGS and (r.inputs["projectName"], r.inputs["envName"]) == (project, name)
-            ),
-            None,
-        )
-        approvals = {
-            str(r.inputs["target"]["actionTypes"][0]): offline.plain(r.inputs["rule"])
-            for r in view.children
-            if r.type == GATE and r.inputs["target"].get("qualifiedName") == f"{project}/{name}"
-        }
+        elif r.type == ENVIRONMENT_SETTINGS:
+            protected.setdefault((r.inputs["projectName"], r.inputs["envName"]), r.inputs.get("deletionProtected"))
+        elif r.type == GATE:
+            target = r.inputs["target"]
+            approvals.setdefault(str(target.get("qualifiedName")), {})[str(target["actionTypes"][0])] = offline.plain(
+                r.inputs["rule"]
+            )
+    found = []
+    for environment in sorted(
+        (r for r in view.children if r.type == "pulumiservice:index:Environment"),
+        key=lambda r: (str(r.inputs["project"]), str(r.inputs["name"])),
+    ):
+        project, name = str(environment.inputs["project"]), str(environment.inputs["name"])
         found.append(
             {
                 "environment": f"{environment.inputs['organization']}/{project}/{name}",
-                "teams": teams,
+                "teams": teams.get((project, name), {}),
                 "otherMembers": DEFAULT_PERMISSION,
-                "deletionProtected": protected,
-                "approvals": dict(sorted(approvals.items())),
+                "deletionProtected": protected.get((project, name)),
+                "approvals": dict(sorted(approvals.get(f"{project}/{name}", {}).items())),
             }
         )
     return found

@@ -4,6 +4,12 @@
 Pulumi CLI, provider plugins, credentials or network. The mocks answer the AWS look-ups with
 a placeholder account, and either answer the issuer's certificate look-up with a given chain
 or leave it unknown, as a preview does for values only known at deploy time.
+
+The runner stands on the SDK's public hooks: ``pulumi.runtime.set_mocks`` with mocks that record each resource's
+inputs and outputs, ``pulumi.runtime.register_stack_transformation`` that records each resource as the program
+declares it (its parent, ``protect``, aliases and dependencies, and the object itself, which the tools read instead
+of the component's inputs), and ``pulumi.runtime.test`` that runs the program. What no public hook does is in
+:mod:`oidc.sdk`, with the reason.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import logging
 import os
 import runpy
 import sys
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,14 +27,8 @@ from typing import Any
 
 import pulumi
 from pulumi.output import Unknown
-from pulumi.runtime import mocks as runtime_mocks
-from pulumi.runtime import resource as runtime_resource
-from pulumi.runtime import rpc
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.proto import resource_pb2, source_pb2
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
+from oidc import sdk
 from oidc.cli import stack_files
 from oidc.cli.stack_files import StackFileError
 from oidc.settings import namespace_values, raw_text
@@ -37,7 +38,6 @@ SECRET = "[secret]"
 """How a secure value is shown."""
 SECRET_PLACEHOLDER = "secret"
 """What the program reads for a secure value it cannot decrypt offline: plain letters, valid wherever text is."""
-_SIG = rpc._special_sig_key
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,9 @@ class RecordedResource:
     """The earlier URNs (in the same form) it declares as aliases."""
     parent_urn: str | None = None
     """The parent's ``urn`` (in the same form); names alone can repeat across types."""
+    declared: pulumi.Resource | None = field(default=None, compare=False, repr=False)
+    """The object the program constructed: the tools read what a component was given from it (an
+    :class:`~oidc.components.role.OidcRole`'s settings), not from the component's inputs."""
 
 
 @dataclass
@@ -83,96 +86,119 @@ class Recording:
 
 
 class OfflineMocks(OidcMocks):
-    """:class:`oidc.testing.OidcMocks` that record every look-up in ``recording``; by default the issuer's chain is
-    left unknown, as a preview leaves what only a deployment reads."""
+    """:class:`oidc.testing.OidcMocks` that record every look-up in ``recording``, and each resource's outputs; by
+    default the issuer's chain is left unknown, as a preview leaves what only a deployment reads."""
 
     def __init__(self, recording: Recording, **options: Any) -> None:
         options.setdefault("certificates", None)
         super().__init__(**options)
         self.recording = recording
         self.calls = recording.calls
+        self.registered: list[tuple[str, str, Mapping[str, Any]]] = []
+        """Type, name and outputs of each resource, in the order the program registered them."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        found = super().new_resource(args)
+        self.registered.append((args.typ, args.name, found[1]))
+        return found
+
+    def unknown(self, token: str) -> bool:
+        """Whether the look-up ``token`` is answered as unknown: the issuer's chain, unless a chain was given."""
+        if token == CERTIFICATE_TOKEN and self.certificates is None:
+            self.calls.append((token, {}))
+            return True
+        return False
 
 
-def _hide_secret_inputs(value: Any) -> None:
-    """Replace each secret input, at any depth, by :data:`SECRET` before the mocks and the recording see it.
-
-    ``value`` is a protobuf ``Struct`` or ``ListValue`` of the request. The SDK sends each secret as a marked
-    object; deserialised, its secrecy moves up to the object holding it, with the plain value inside.
-    Replaced here, at the leaf, no recording or plan ever holds a secret.
-    """
-    is_struct = hasattr(value, "fields")
-    children = value.fields if is_struct else value.values
-    for key, item in list(children.items() if is_struct else enumerate(children)):
-        kind = item.WhichOneof("kind")
-        if kind == "struct_value":
-            fields = item.struct_value.fields
-            if _SIG in fields and fields[_SIG].string_value == rpc._special_secret_sig:
-                children[key].string_value = SECRET
-            else:
-                _hide_secret_inputs(item.struct_value)
-        elif kind == "list_value":
-            _hide_secret_inputs(item.list_value)
+def _urn(parent: str | None, type_: str, name: str) -> str:
+    """A URN's type chain and name (``Parent$Type::name``) under the parent's (in the same form)."""
+    chain = f"{parent.rpartition('::')[0]}${type_}" if parent else type_
+    return f"{chain}::{name}"
 
 
-class _RecordingMonitor(runtime_mocks.MockMonitor):
-    """A mock monitor that also records each resource's parent and ``protect`` option."""
+@dataclass
+class _Declared:
+    """One resource as the program declared it."""
 
-    def __init__(self, mocks: OfflineMocks) -> None:
-        super().__init__(mocks)
-        self.offline = mocks
-        self.names: dict[str, str] = {}
-        self.urns: dict[str, str] = {}
-        """Mock URN -> the resource's URN as the engine derives it (the mock's own URNs keep only the last parent)."""
+    resource: pulumi.Resource
+    urn: str
+    parent: _Declared | None
+    protect: bool
+    aliases: tuple[str, ...]
+    depends_on: list[pulumi.Resource]
+    input_outputs: list[pulumi.Output[Any]] = field(default_factory=list)
+    """The outputs among its inputs: the resources they depend on are known once the program has run."""
 
-    def _urn(self, parent: str, type_: str, name: str) -> str:
-        chain = f"{self.urns[parent].rpartition('::')[0]}${type_}" if parent in self.urns else type_
-        return f"{chain}::{name}"
 
-    def _aliases(self, request: Any) -> tuple[str, ...]:
-        found = []
-        for alias in request.aliases:
-            if alias.HasField("urn"):
-                found.append(alias.urn.split("::", 2)[2])
+class _Declarations:
+    """A stack transformation that records each resource as the program declares it: its parent, ``protect`` (its
+    own, or its parent's), aliases and dependencies. It changes nothing."""
+
+    def __init__(self) -> None:
+        self.by_object: dict[int, _Declared] = {}
+        self.by_key: dict[tuple[str, str], deque[_Declared]] = {}
+
+    def __call__(self, args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        opts = args.opts
+        parent = self._of(opts.parent)
+        urn = _urn(parent.urn if parent else None, args.type_, args.name)
+        depends_on = opts.depends_on if isinstance(opts.depends_on, list | tuple) else [opts.depends_on]
+        declared = _Declared(
+            resource=args.resource,
+            urn=urn,
+            parent=parent,
+            protect=bool(opts.protect if opts.protect is not None else parent and parent.protect),
+            aliases=tuple(sorted(self._alias(alias, args, parent) for alias in opts.aliases or ())),
+            depends_on=[r for r in depends_on if isinstance(r, pulumi.Resource)],
+        )
+        self.by_object[id(args.resource)] = declared
+        self.by_key.setdefault((args.type_, args.name), deque()).append(declared)
+
+        declared.input_outputs = sdk.input_outputs(args.props)
+        return None
+
+    def _of(self, resource: Any) -> _Declared | None:
+        return self.by_object.get(id(resource)) if isinstance(resource, pulumi.Resource) else None
+
+    def _alias(self, alias: Any, args: pulumi.ResourceTransformationArgs, parent: _Declared | None) -> str:
+        """An alias as the URN form of :attr:`RecordedResource.urn`; what it leaves out is the resource's own."""
+        if isinstance(alias, str):
+            return alias.split("::", 2)[2]
+        name = args.name if alias.name in {..., None} else alias.name
+        type_ = args.type_ if alias.type_ in {..., None} else alias.type_
+        if alias.parent is ...:
+            old_parent = parent.urn if parent else None
+        elif isinstance(alias.parent, str):
+            old_parent = alias.parent.split("::", 2)[2]
+        else:
+            found = self._of(alias.parent)
+            old_parent = found.urn if found else None
+        return _urn(old_parent, type_, name)
+
+    def record(self, recording: Recording, mocks: OfflineMocks) -> None:
+        """Add each resource the program registered to ``recording``, in the order it registered them."""
+        for type_, name, outputs in mocks.registered:
+            queue = self.by_key.get((type_, name))
+            if not queue:
                 continue
-            spec = alias.spec
-            parent = "" if spec.noParent else spec.parentUrn or request.parent
-            found.append(self._urn(parent, spec.type or request.type, spec.name or request.name))
-        return tuple(sorted(found))
-
-    def RegisterResource(self, request: Any) -> Any:
-        _hide_secret_inputs(request.object)
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type != "pulumi:pulumi:Stack":
-            self.names[response.urn] = request.name
-            urn = self._urn(request.parent, request.type, request.name)
-            self.urns[response.urn] = urn
-            self.offline.recording.resources.append(
+            declared = queue.popleft()
+            through_inputs = sdk.resources_of(declared.input_outputs)
+            depends = {id(r) for r in [*declared.depends_on, *through_inputs]} & self.by_object.keys()
+            recording.resources.append(
                 RecordedResource(
-                    type=request.type,
-                    name=request.name,
-                    parent=self.names.get(request.parent),
-                    protect=request.protect,
-                    inputs=self.offline.inputs[(request.type, request.name)],
-                    outputs=self.resources[response.urn].state,
-                    dependencies=self._dependencies(request),
-                    urn=urn,
-                    aliases=self._aliases(request),
-                    parent_urn=self.urns.get(request.parent),
+                    type=type_,
+                    name=name,
+                    parent=declared.parent.urn.rpartition("::")[2] if declared.parent else None,
+                    protect=declared.protect,
+                    inputs=mocks.inputs[(type_, name)],
+                    outputs=outputs,
+                    dependencies=tuple(sorted(self.by_object[key].urn.rpartition("::")[2] for key in depends)),
+                    urn=declared.urn,
+                    aliases=declared.aliases,
+                    parent_urn=declared.parent.urn if declared.parent else None,
+                    declared=declared.resource,
                 )
             )
-        return response
-
-    def _dependencies(self, request: Any) -> tuple[str, ...]:
-        urns = set(request.dependencies)
-        for property_dependencies in request.propertyDependencies.values():
-            urns.update(property_dependencies.urns)
-        return tuple(sorted(self.names.get(urn, urn) for urn in urns))
-
-    def Invoke(self, request: Any) -> Any:
-        if request.tok == CERTIFICATE_TOKEN and self.offline.certificates is None:
-            self.offline.calls.append((request.tok, {}))
-            return resource_pb2.ResourceInvokeResponse(unknown=True)
-        return super().Invoke(request)  # type: ignore[no-untyped-call]
 
 
 class _LogHandler(logging.Handler):
@@ -227,39 +253,36 @@ def run_program(
     logger.setLevel(logging.INFO)
     handler = _LogHandler(recording)
     logger.addHandler(handler)
-    runtime_settings.ROOT.set(None)
+    pulumi.runtime.reset_options()  # a new root stack for this run: set_mocks would keep an earlier run's
     pulumi.runtime.set_mocks(
         offline,
         project=project,
         stack=stack,
         preview=preview,
         logger=logger,
-        monitor=_RecordingMonitor(offline),
+        monitor=sdk.OfflineMonitor(offline, secret_text=SECRET, unknown=offline.unknown),
         organization=organization,
     )
     pulumi.runtime.set_all_config({key: raw_text(value) for key, value in config.items()}, list(secret_keys))
+    declarations = _Declarations()
+    pulumi.runtime.register_stack_transformation(declarations)
 
     def body() -> Any:
         program()
-        root = runtime_settings.get_root_resource()
-        exported = dict(getattr(root, "outputs", {}) or {})
+        exported = dict(getattr(pulumi.runtime.get_root_resource(), "outputs", {}) or {})
 
         async def collect() -> None:
             for key, value in exported.items():
-                output = pulumi.Output.from_input(value)
-                found = await output.future(with_unknowns=True)
-                recording.outputs[key] = SECRET if await output.is_secret() else found
+                found, secret = await sdk.settled(value)
+                recording.outputs[key] = SECRET if secret else found
 
         return collect()
 
-    # The SDK captures a stack trace for each resource, only to show the engine where it was declared;
-    # no engine runs here, and the capture (os.stat per frame) costs about a third of a large run.
-    capture = runtime_resource._get_stack_trace
-    runtime_resource._get_stack_trace = source_pb2.StackTrace
     try:
-        _sync_await(run_pulumi_func(body))
+        with sdk.without_stack_traces():
+            pulumi.runtime.test(body)()  # type: ignore[no-untyped-call]
     finally:
-        runtime_resource._get_stack_trace = capture
+        declarations.record(recording, offline)
         logger.removeHandler(handler)
     return recording
 

@@ -92,8 +92,14 @@ ADD_AUDIENCES_NOTE = (
 )
 
 
+def _declared_provider(component: offline.RecordedResource) -> provider.OidcProvider:
+    """The provider component the program constructed: what it was given is read from it, not from its inputs."""
+    assert isinstance(component.declared, provider.OidcProvider)
+    return component.declared
+
+
 def _provider_report(provider_component: offline.RecordedResource, recording: offline.Recording) -> dict[str, Any]:
-    arn = str(provider_component.inputs["arn"])
+    arn = _declared_provider(provider_component).planned_arn
     created = [r for r in recording.children(provider_component) if r.type == PROVIDER]
     if not created:
         added = sorted(
@@ -115,7 +121,7 @@ def _provider_report(provider_component: offline.RecordedResource, recording: of
     resource = created[0]
     thumbprints = offline.plain(resource.inputs.get("thumbprintLists"))
     # Offline, the issuer's chain is never read: "auto" thumbprints stay unknown (and older SDKs leave them out).
-    unknown = provider_component.inputs.get("thumbprints") == "auto" and not thumbprints
+    unknown = _declared_provider(provider_component).thumbprints == "auto" and not thumbprints
     return {
         "created": True,
         "name": resource.name,
@@ -148,11 +154,12 @@ def access_report(view: RoleView) -> dict[str, Any]:
             operations.setdefault(identity, set()).add(subject.operation or "*")
         else:
             environments.add(identity)
+    patterns = [(pattern, ops) for pattern, ops in operations.items() if claims.is_pattern(pattern)]
     for stack, ops in operations.items():
         if not ops:  # a managed stack whose subjects a pattern of the role admits: the pattern's operations
             ops.update(
                 op
-                for pattern, pattern_ops in operations.items()
+                for pattern, pattern_ops in patterns
                 if pattern != stack and trust.string_like(pattern, stack)
                 for op in pattern_ops
             )
@@ -238,16 +245,15 @@ def plan_report(evaluated: Evaluated) -> dict[str, Any]:
     resources = sorted(recording.resources, key=_resource_order)
     views = role_views(recording)
     accounts: list[dict[str, Any]] = []
-    for provider_component in sorted(
-        recording.of_type(provider.PROVIDER_TYPE), key=lambda r: (str(r.inputs["account"]), r.name)
-    ):
-        key = str(provider_component.inputs["account"])
+    declared = [r for r in recording.of_type(provider.PROVIDER_TYPE) if isinstance(r.declared, provider.OidcProvider)]
+    for provider_component in sorted(declared, key=lambda r: (_declared_provider(r).account, r.name)):
+        key = _declared_provider(provider_component).account
         owner = provider_component.parent_urn
         accounts.append(
             {
                 "key": key,
                 "component": (owner or "").rpartition("::")[2],
-                "accountId": str(provider_component.inputs["arn"]).split(":")[4],
+                "accountId": _declared_provider(provider_component).planned_arn.split(":")[4],
                 "oidcProvider": _provider_report(provider_component, recording),
                 "roles": [
                     _role_report(view) for view in views if view.account == key and view.component.parent_urn == owner

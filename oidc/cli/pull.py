@@ -17,6 +17,25 @@ from oidc.cloud import guard
 _ENTRY_PATH = re.compile(r"^(?:roles\.[a-z0-9][a-z0-9-]*\.)?deployments\[\d+\]$")
 
 
+def cloud_connection(timeout: cloud.Timeout | None) -> tuple[cloud.Credentials, cloud.Timeout] | int:
+    """The token and deadline of a tool's Pulumi Cloud reads (the token as the environment gives it, the deadline
+    ``timeout`` or ``PULUMI_AWS_OIDC_TIMEOUT``), or the exit code after saying in one line why there are none."""
+    try:
+        timeout = timeout or cloud.configured_timeout(os.environ)
+    except cloud.CloudError as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return EXIT_USAGE
+    credentials = cloud.find_credentials(None, os.environ)
+    if isinstance(credentials, cloud.NoToken):
+        print(
+            f"error: no Pulumi Cloud token: {credentials.reason}; {credentials.fix} "
+            "(and PULUMI_BACKEND_URL for a self-hosted Pulumi Cloud)",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    return credentials, timeout
+
+
 def settings_pull(stack: str, at: str, timeout: cloud.Timeout | None = None) -> int:
     """``settings pull``: print the entry that keeps ``stack``'s settings (``org/project/stack``).
 
@@ -35,19 +54,10 @@ def settings_pull(stack: str, at: str, timeout: cloud.Timeout | None = None) -> 
             file=sys.stderr,
         )
         return EXIT_USAGE
-    try:
-        timeout = timeout or cloud.configured_timeout(os.environ)
-    except cloud.CloudError as error:
-        print(f"error: {error.detail}", file=sys.stderr)
-        return EXIT_USAGE
-    credentials = cloud.find_credentials(None, os.environ)
-    if isinstance(credentials, cloud.NoToken):
-        print(
-            f"error: no Pulumi Cloud token: {credentials.reason}; {credentials.fix} "
-            "(and PULUMI_BACKEND_URL for a self-hosted Pulumi Cloud)",
-            file=sys.stderr,
-        )
-        return EXIT_INVALID
+    connection = cloud_connection(timeout)
+    if isinstance(connection, int):
+        return connection
+    credentials, timeout = connection
     org, project = name.organization, name.project
     try:
         with cloud.PulumiCloud(credentials, timeout=timeout) as client:

@@ -19,10 +19,8 @@ from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.mocks import MockMonitor
 
-from oidc import claims, cloud, trust
+from oidc import claims, cloud, sdk, trust
 from oidc.aws import client_ids
 from oidc.cloud import guard
 from oidc.components.provider import OidcProvider, secret_if
@@ -198,8 +196,8 @@ class PulumiCloudOidc(pulumi.ComponentResource):
         """
         stacks = [f"{settings.organization}/{d.identity}" for r in settings.roles for d in r.managed_stacks]
         environments = [f"{settings.organization}/{e.identity}" for r in settings.roles for e in r.defined_environments]
-        # Under mocks (a unit test, or plan) the monitor is the SDK's MockMonitor: read nothing unless asked.
-        mocked = isinstance(runtime_settings.get_monitor(), MockMonitor) and not cloud.reads_under_mocks()
+        # Under mocks (a unit test, or plan): read nothing unless asked.
+        mocked = sdk.under_mocks() and not cloud.reads_under_mocks()
         credentials = (
             cloud.UNDER_MOCKS
             if mocked and not cloud.is_offline()
@@ -393,7 +391,7 @@ def _claim(name: str, settings: Settings, accounts: Mapping[str, _Account]) -> l
                 environment.path,
                 f"creates the ESC environment {org}/{environment.identity}",
             )
-    claimed = _CLAIMED.setdefault(runtime_settings.get_monitor(), {})
+    claimed = _CLAIMED.setdefault(sdk.current_run(), {})
     issues = [
         ConfigIssue(
             path or "oidcProvider",

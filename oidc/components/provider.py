@@ -62,7 +62,6 @@ class OidcProvider(pulumi.ComponentResource):
         as secrets (the provider's ARN and each client ID's logical name stay plain).
         """
         props = {
-            "account": account,
             "issuer": issuer,
             "arn": arn,
             "created": create,
@@ -70,6 +69,7 @@ class OidcProvider(pulumi.ComponentResource):
         }
         super().__init__(PROVIDER_TYPE, name, props, opts)
         self.planned_arn = arn
+        self.account, self.thumbprints = account, thumbprints  # what plan reads back: not the component's inputs
         self.resource: aws.iam.OpenIdConnectProvider | None = None
         if create:
             self.resource = aws.iam.OpenIdConnectProvider(

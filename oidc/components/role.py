@@ -76,17 +76,11 @@ class OidcRole(pulumi.ComponentResource):
         Values read from a top-level config key in ``secret_keys`` are sent as secrets, but for what names
         resources (:data:`oidc.settings.PLAIN_BY_DESIGN`).
         """
-        props = {
-            "organization": organization,
-            "issuer": issuer,
-            "role": role.key,
-            "account": role.account,
-            "entries": role.config_path if role.config_path != "role" else "",
-            "trustPolicy": trust_policy,
-            "trustPolicyMaxChars": trust_policy_max_chars,
-            "trustPolicyMaxCharsKey": quota_key,
-        }
+        props = {"organization": organization, "issuer": issuer, "trustPolicy": trust_policy}
         super().__init__(ROLE_TYPE, name, props, opts)
+        # What the tools read back (plan, explain): kept on the object, not sent as the component's inputs.
+        self.role, self.organization, self.issuer = role, organization, issuer
+        self.trust_policy_max_chars, self.quota_key = trust_policy_max_chars, quota_key
         prefix = settings_prefix or name
         self.secret_keys = secret_keys
         own = self._secret(role.config_path)

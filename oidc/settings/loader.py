@@ -1185,20 +1185,21 @@ def read_aws_region() -> str | None:
 def read_pulumiservice_config() -> dict[str, str]:
     """The running stack's ``pulumiservice:accessToken`` and ``pulumiservice:apiUrl``, where set (full keys): the
     Pulumi Cloud token and API the pulumiservice provider would use."""
-    from pulumi.runtime import config as runtime_config  # noqa: PLC0415
+    import pulumi  # noqa: PLC0415
 
     keys = ("pulumiservice:accessToken", "pulumiservice:apiUrl")
-    return {key: value for key in keys if isinstance(value := runtime_config.get_config(key), str)}
+    return {key: value for key in keys if isinstance(value := pulumi.runtime.get_config(key), str)}
 
 
 def read_secret_keys() -> frozenset[str]:
     """The keys of :func:`read_pulumi_config` that Pulumi marks secret."""
     import pulumi  # noqa: PLC0415
-    from pulumi.runtime import config as runtime_config  # noqa: PLC0415
+
+    from oidc import sdk  # noqa: PLC0415
 
     namespace = pulumi.Config().name
-    keys = {key for key in runtime_config.CONFIG.get() if runtime_config.is_config_secret(key)}
-    keys |= set(runtime_config.get_config_secret_keys_env())
+    keys = {key for key in sdk.config_keys_set() if pulumi.runtime.is_config_secret(key)}
+    keys |= set(pulumi.runtime.get_config_secret_keys_env())
     return frozenset(key.partition(":")[2] for key in keys if key.startswith(f"{namespace}:"))
 
 
@@ -1209,10 +1210,11 @@ def read_pulumi_config() -> dict[str, Any]:
     program does not know, so that typos are reported.
     """
     import pulumi  # noqa: PLC0415
-    from pulumi.runtime import config as runtime_config  # noqa: PLC0415
 
-    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    texts = namespace_values({key: runtime_config.get_config(key) for key in keys}, pulumi.Config().name)
+    from oidc import sdk  # noqa: PLC0415
+
+    keys = sdk.config_keys_set() | set(pulumi.runtime.get_config_env())
+    texts = namespace_values({key: pulumi.runtime.get_config(key) for key in keys}, pulumi.Config().name)
     return parse_config(texts)
 
 
