@@ -21,6 +21,7 @@ from oidc import sdk
 from oidc.cli import offline
 from oidc.components import provider, role
 from tests.conftest import PROJECT_DIR, run_component, settings
+from tests.source_names import attribute_chains
 
 OIDC = PROJECT_DIR / "oidc"
 PUBLIC_RUNTIME = frozenset(pulumi.runtime.__all__)
@@ -53,18 +54,9 @@ def private_names(source: str) -> list[str]:
                 path = f"{node.module}.{alias.name}"
                 found += [path] if _private(path) else []
                 bound[alias.asname or alias.name] = path
-    attributes = [node for node in ast.walk(tree) if isinstance(node, ast.Attribute)]
-    inner = {id(node.value) for node in attributes}
-    for node in attributes:
-        if id(node) in inner:
-            continue  # a part of a longer name, which is checked whole
-        chain: list[str] = []
-        value: ast.expr = node
-        while isinstance(value, ast.Attribute):
-            chain.insert(0, value.attr)
-            value = value.value
-        if isinstance(value, ast.Name) and value.id in bound:
-            path = ".".join([bound[value.id], *chain])
+    for name, chain in attribute_chains(tree):
+        if name in bound:
+            path = ".".join([bound[name], *chain])
             found += [path] if _private(path) else []
     return found
 

@@ -15,6 +15,7 @@ import types
 import pulumi_aws
 
 from tests.conftest import PROJECT_DIR
+from tests.source_names import attribute_chains
 
 
 def _modules(follow_imports: str) -> list[str]:
@@ -41,20 +42,7 @@ def uses_of_pulumi_aws(source: str) -> set[tuple[str, ...]]:
         for alias in node.names
         if alias.name == "pulumi_aws"
     }
-    attributes = [node for node in ast.walk(tree) if isinstance(node, ast.Attribute)]
-    inner = {id(node.value) for node in attributes}
-    found: set[tuple[str, ...]] = set()
-    for node in attributes:
-        if id(node) in inner:
-            continue
-        chain: list[str] = []
-        value: ast.expr = node
-        while isinstance(value, ast.Attribute):
-            chain.insert(0, value.attr)
-            value = value.value
-        if isinstance(value, ast.Name) and value.id in aliases:
-            found.add(tuple(chain))
-    return found
+    return {chain for name, chain in attribute_chains(tree) if name in aliases}
 
 
 def defining_module(path: tuple[str, ...]) -> str:
