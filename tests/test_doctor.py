@@ -408,6 +408,111 @@ def test_no_aws_credentials(world: World, monkeypatch: pytest.MonkeyPatch, capsy
     assert "\n" not in aws_errors[0]["message"]
 
 
+# --- team permissions of a created environment -------------------------------------------------------------
+
+TEAMS = {"auditors": "open", "security": {"permission": "admin", "maxOpenDuration": "4h"}}
+"""The teams the environment of the dev stack declares in these tests."""
+
+
+def team_world(services: tuple[AwsServer, FakeCloud], folder: Path, live: dict[str, list[dict[str, Any]]]) -> World:
+    """The dev stack with :data:`TEAMS` on its environment, seeded; Pulumi Cloud's teams hold ``live``."""
+    environments = [{"project": "aws", "name": "dev", "region": "us-west-2", "teams": TEAMS}]
+    world = seed(project(folder, {"environments": environments}), *services)
+    world.cloud.teams("acme", live)
+    return world
+
+
+def grant(permission: str, max_open_duration: str | None = None) -> list[dict[str, Any]]:
+    """A team's ``TeamEnvironmentSettings`` on acme/aws/dev, as ``GetTeam`` lists them."""
+    found = {"projectName": "aws", "envName": "dev", "permission": permission}
+    return [{**found, "maxOpenDuration": max_open_duration} if max_open_duration else found]
+
+
+def test_declared_teams_holding_their_permissions_are_no_finding(
+    services: tuple[AwsServer, FakeCloud], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live = {"auditors": grant("open"), "security": grant("admin", "4h0m0s"), "readers": grant("read")}
+    world = team_world(services, tmp_path, live)
+
+    code, out, _ = world.doctor(capsys)
+
+    assert code == 0, out
+    assert "environment acme/aws/dev: definition, open, team permissions" in out
+    team_reads = [p for p in world.cloud.paths() if "/teams" in p]
+    assert sorted(team_reads) == [
+        "/api/orgs/acme/teams",
+        "/api/orgs/acme/teams/auditors",
+        "/api/orgs/acme/teams/readers",
+        "/api/orgs/acme/teams/security",
+    ]
+
+
+def test_a_team_permission_changed_in_the_console(
+    services: tuple[AwsServer, FakeCloud], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = team_world(services, tmp_path, {"auditors": grant("read"), "security": grant("admin", "4h0m0s")})
+
+    code, findings = world.findings(capsys)
+
+    assert (code, kinds(findings)) == (1, ["team-permission"])
+    assert findings[0]["message"] == "team auditors has read on it; environments[0].teams.auditors declares open"
+    assert findings[0]["details"] == {"team": "auditors", "live": "read", "declared": "open"}
+
+
+def test_a_declared_team_without_its_permission_or_missing_from_the_organization(
+    services: tuple[AwsServer, FakeCloud], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = team_world(services, tmp_path, {"security": []})
+
+    code, findings = world.findings(capsys)
+
+    assert code == 1
+    assert [f["message"].partition(";")[0] for f in findings] == [
+        "team auditors does not exist in acme",
+        "team security has no permission on it",
+    ]
+
+
+def test_a_max_open_duration_changed_in_the_console(
+    services: tuple[AwsServer, FakeCloud], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = team_world(services, tmp_path, {"auditors": grant("open"), "security": grant("admin", "12h0m0s")})
+
+    code, findings = world.findings(capsys)
+
+    assert (code, kinds(findings)) == (1, ["team-permission"])
+    assert (
+        "may keep it open for 12h0m0s; environments[0].teams.security.maxOpenDuration declares 4h"
+        in (findings[0]["message"])
+    )
+
+
+def test_an_undeclared_team_that_can_open_the_environment(
+    services: tuple[AwsServer, FakeCloud], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live = {
+        "auditors": grant("open"),
+        "security": grant("admin", "4h0m0s"),
+        "contractors": grant("write"),
+        "readers": grant("read"),
+    }
+    world = team_world(services, tmp_path, live)
+
+    code, findings = world.findings(capsys)
+
+    assert (code, kinds(findings)) == (1, ["team-permission-undeclared"])
+    assert findings[0]["message"].startswith("team contractors can open it (write) and get the role's credentials")
+
+
+def test_an_environment_that_declares_no_teams_reads_no_team(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.cloud.teams("acme", {"contractors": grant("write")})
+
+    code, _, _ = world.doctor(capsys)
+
+    assert code == 0
+    assert not [p for p in world.cloud.paths() if "/teams" in p]
+
+
 def test_access_denied_is_one_line_naming_the_actions() -> None:
     error = ClientError(
         {"Error": {"Code": "AccessDenied", "Message": "User: arn:aws:iam::1:user/x is not authorized\n to GetRole"}},

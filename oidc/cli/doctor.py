@@ -184,7 +184,10 @@ def _run(
         report.findings += live.check_stacks(client, org, stacks)
         report.checked += [f"deployment settings of {org}/{s.entry.identity}" for s in stacks]
         report.findings += live.check_environments(client, org, environments, stack=stack)
-        report.checked += [f"environment {org}/{e.entry.identity}: definition, open" for e in environments]
+        report.checked += [
+            f"environment {org}/{e.entry.identity}: definition, open" + (", team permissions" if e.entry.teams else "")
+            for e in environments
+        ]
     except cloud.CloudError as error:
         report.findings.append(Finding("cloud-error", "Pulumi Cloud", live.redact(error.detail), FIX_ACCESS))
 

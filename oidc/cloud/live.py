@@ -12,13 +12,16 @@ environment creates a session of the ESC open endpoint, which writes nothing):
   the role, the end-to-end check that the role admits the environment's token. A 400 with ``diagnostics``
   is a finding that shows them; the opened values are credentials and are never shown (only whether the
   three ``AWS_*`` variables came back), and every text of the open endpoint is passed through :func:`redact`;
-- the checks of :data:`ENVIRONMENT_CHECKS` for each environment (where the team-permission check of
-  ``environments[].teams`` plugs in).
+- each environment that declares ``teams``: every declared team holds its permission (and
+  ``maxOpenDuration``) on it, and no other team can open it (:class:`TeamPermissions`, reading the
+  organization's teams once per run through :mod:`oidc.cloud.teams`). An environment that declares none
+  reads no team: ``plan`` warns about it instead, and an edition without teams answers nothing to read.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +30,7 @@ import yaml
 
 from oidc import claims, durations, esc
 from oidc.cloud import CloudError, PulumiCloud, excerpt
+from oidc.cloud import teams as cloud_teams
 from oidc.cloud.guard import AdminStack
 from oidc.model import DeploymentStack, EscEnvironment, Finding
 
@@ -56,14 +60,78 @@ class CreatedEnvironment:
 
 
 EnvironmentCheck = Callable[[PulumiCloud, str, CreatedEnvironment], list[Finding]]
-"""One more check of a created environment: ``(client, organization, environment)`` -> its findings.
+"""One more check of a created environment: ``(client, organization, environment)`` -> its findings."""
 
-The team-permission check plugs in here: once ``environments[].teams`` is declared and a reader of an
-environment's team permissions exists in :mod:`oidc.cloud`, a function of this type compares them and is
-added to :data:`ENVIRONMENT_CHECKS`."""
 
-ENVIRONMENT_CHECKS: tuple[EnvironmentCheck, ...] = ()
-"""The checks :func:`check_environments` runs for each created environment, after its definition and open."""
+class TeamPermissions:
+    """The check of a created environment's declared ``teams`` against the team permissions Pulumi Cloud holds.
+
+    One per run: the organization's teams (``ListTeams``, then ``GetTeam`` for each) are read once, by the first
+    environment that declares teams, whichever thread checks it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._teams: dict[str, list[cloud_teams.Team]] = {}
+
+    def _read(self, client: PulumiCloud, org: str) -> list[cloud_teams.Team]:
+        with self._lock:
+            if org not in self._teams:
+                self._teams[org] = cloud_teams.read_teams(client, org)
+            return self._teams[org]
+
+    def __call__(self, client: PulumiCloud, org: str, environment: CreatedEnvironment) -> list[Finding]:
+        entry = environment.entry
+        if not entry.teams:
+            return []
+        teams = self._read(client, org)
+        live = cloud_teams.environment_permissions(teams, entry.project, entry.name)
+        subject = f"environment {org}/{entry.identity}"
+        key = f"{entry.path}.teams" if entry.path else "teams"
+        findings: list[Finding] = []
+        for team, declared in sorted(entry.teams.items()):
+            grant = live.get(team)
+            if grant is None or grant.permission != declared.permission:
+                has = f"has {grant.permission} on it" if grant else "has no permission on it"
+                if team not in {t.name for t in teams}:
+                    has = f"does not exist in {org}"
+                findings.append(
+                    Finding(
+                        "team-permission",
+                        subject,
+                        f"team {team} {has}; {key}.{team} declares {declared.permission}",
+                        "pulumi up writes the declared permission (create the team first if it does not exist); "
+                        f"or declare what the team should keep in {key}",
+                        {"team": team, "live": grant.permission if grant else None, "declared": declared.permission},
+                    )
+                )
+            elif declared.max_open_duration is not None and not _same_duration(
+                grant.max_open_duration, declared.max_open_duration
+            ):
+                findings.append(
+                    Finding(
+                        "team-permission",
+                        subject,
+                        f"team {team} may keep it open for {grant.max_open_duration or 'the default time'}; "
+                        f"{key}.{team}.maxOpenDuration declares {declared.max_open_duration}",
+                        _REFRESH,
+                        {"team": team, "live": grant.max_open_duration, "declared": declared.max_open_duration},
+                    )
+                )
+        for team, grant in sorted(live.items()):
+            if team not in entry.teams and grant.permission in cloud_teams.OPENS:
+                findings.append(
+                    Finding(
+                        "team-permission-undeclared",
+                        subject,
+                        f"team {team} can open it ({grant.permission}) and get the role's credentials, but {key} "
+                        "does not declare it",
+                        f"declare the team in {key} to keep it, or lower its permission in Pulumi Cloud (Settings > "
+                        "Access management > Teams)",
+                        {"team": team, "live": grant.permission},
+                    )
+                )
+        return findings
 
 
 # --- redaction -----------------------------------------------------------------------------------
@@ -179,12 +247,14 @@ def check_environments(
     client: PulumiCloud,
     org: str,
     environments: Sequence[CreatedEnvironment],
-    checks: Sequence[EnvironmentCheck] = ENVIRONMENT_CHECKS,
+    checks: Sequence[EnvironmentCheck] | None = None,
     *,
     stack: str = "dev",
 ) -> list[Finding]:
-    """Each created environment: its definition, its open, then ``checks``. :class:`CloudError` when Pulumi Cloud
-    cannot be read. ``stack`` is the admin stack as ``--stack`` named it, for the ``explain`` command suggested."""
+    """Each created environment: its definition, its open, then ``checks`` (by default its team permissions).
+    :class:`CloudError` when Pulumi Cloud cannot be read. ``stack`` is the admin stack as ``--stack`` named it, for
+    the ``explain`` command suggested."""
+    checks = (TeamPermissions(),) if checks is None else checks
     results = client.each(lambda e: _check_environment(client, org, e, checks, stack), environments)
     return [finding for found in results for finding in found]
 
