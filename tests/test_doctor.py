@@ -504,6 +504,25 @@ def test_an_undeclared_team_that_can_open_the_environment(
     assert findings[0]["message"].startswith("team contractors can open it (write) and get the role's credentials")
 
 
+def test_teams_that_cannot_be_read_are_one_finding_and_the_other_checks_stand(
+    services: tuple[AwsServer, FakeCloud], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = team_world(services, tmp_path, {})
+    del world.cloud.routes["/api/orgs/acme/teams"]  # an edition without teams: ListTeams is a 404
+
+    code, out, _ = world.doctor(capsys)
+    _, findings = world.findings(capsys)
+
+    assert code == 1
+    assert kinds(findings) == ["cloud-error"]
+    assert findings[0]["subject"] == "environment acme/aws/dev"
+    assert findings[0]["message"].startswith("its team permissions were not compared: GET ")
+    assert "has no teams in this Pulumi Cloud" in findings[0]["message"]
+    assert "environment acme/aws/dev: definition, open, team permissions" in out
+    opened = [r.path for r in world.cloud.requests if r.method == "POST"]
+    assert opened == ["/api/esc/environments/acme/aws/dev/open"] * 2  # the open was checked in each run
+
+
 def test_an_environment_that_declares_no_teams_reads_no_team(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     world.cloud.teams("acme", {"contractors": grant("write")})
 

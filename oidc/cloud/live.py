@@ -67,26 +67,40 @@ class TeamPermissions:
     """The check of a created environment's declared ``teams`` against the team permissions Pulumi Cloud holds.
 
     One per run: the organization's teams (``ListTeams``, then ``GetTeam`` for each) are read once, by the first
-    environment that declares teams, whichever thread checks it.
+    environment that declares teams, whichever thread checks it. When they cannot be read (an edition without
+    teams, a 5xx), each environment that declares teams gets one ``cloud-error`` finding saying so, and its other
+    checks stand.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._teams: dict[str, list[cloud_teams.Team]] = {}
+        self._teams: dict[str, list[cloud_teams.Team] | CloudError] = {}
 
-    def _read(self, client: PulumiCloud, org: str) -> list[cloud_teams.Team]:
+    def _read(self, client: PulumiCloud, org: str) -> list[cloud_teams.Team] | CloudError:
         with self._lock:
             if org not in self._teams:
-                self._teams[org] = cloud_teams.read_teams(client, org)
+                try:
+                    self._teams[org] = cloud_teams.read_teams(client, org)
+                except CloudError as error:
+                    self._teams[org] = error
             return self._teams[org]
 
     def __call__(self, client: PulumiCloud, org: str, environment: CreatedEnvironment) -> list[Finding]:
         entry = environment.entry
         if not entry.teams:
             return []
-        teams = self._read(client, org)
-        live = cloud_teams.environment_permissions(teams, entry.project, entry.name)
         subject = f"environment {org}/{entry.identity}"
+        teams = self._read(client, org)
+        if isinstance(teams, CloudError):
+            return [
+                Finding(
+                    "cloud-error",
+                    subject,
+                    f"its team permissions were not compared: {redact(teams.detail)}",
+                    "fix the access (teams need the Enterprise or Business Critical edition), then run doctor again",
+                )
+            ]
+        live = cloud_teams.environment_permissions(teams, entry.project, entry.name)
         key = f"{entry.path}.teams" if entry.path else "teams"
         findings: list[Finding] = []
         for team, declared in sorted(entry.teams.items()):
